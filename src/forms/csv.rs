@@ -1,0 +1,91 @@
+//! CSV reader: UTF-8 (with or without BOM), UTF-16 with BOM (Excel's
+//! "Unicode text") and Windows-1258; separator sniffed among `,` `;` tab.
+
+use super::{Cell, FormError, RawDocument};
+
+/// Decodes the bytes of a text file to a `String`.
+pub fn decode(bytes: &[u8]) -> String {
+    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return text.into_owned();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1258
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned(),
+    }
+}
+
+/// The separator used most on the first non-empty line, outside quotes.
+fn sniff(text: &str) -> u8 {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for c in line.bytes() {
+        if c == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (sep, n) in counts.iter_mut() {
+                if *sep == c {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, _)| *s)
+        .unwrap_or(b',')
+}
+
+pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
+    let text = decode(bytes);
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(sniff(&text))
+        .from_reader(text.as_bytes());
+    let mut table = Vec::new();
+    for record in reader.records() {
+        table.push(record?.iter().map(Cell::text).collect());
+    }
+    Ok(RawDocument {
+        tables: vec![table],
+        text: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_and_semicolons() {
+        let doc = read("\u{FEFF}STT;Họ và tên\n1;\"Lê, Văn\"\n".as_bytes()).unwrap();
+        assert_eq!(doc.tables[0][0][1].text, "Họ và tên");
+        assert_eq!(doc.tables[0][1][1].text, "Lê, Văn");
+    }
+
+    #[test]
+    fn utf16_tab_separated() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "STT\tHọ và tên\r\n1\tAn\r\n".encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let doc = read(&bytes).unwrap();
+        assert_eq!(doc.tables[0][0][1].text, "Họ và tên");
+        assert_eq!(doc.tables[0][1][1].text, "An");
+    }
+
+    #[test]
+    fn windows_1258_falls_back() {
+        // "Nam" and "Nữ" in cp1258: ữ is ư (0xFD) + combining tilde (0xDE).
+        let bytes = b"Gioi;N\xfd\xde\n";
+        let doc = read(bytes).unwrap();
+        assert_eq!(crate::text::clean(&doc.tables[0][0][1].text), "Nữ");
+    }
+}

@@ -1,0 +1,215 @@
+//! `.docx` reader: walks `word/document.xml` and collects tables and
+//! paragraphs. Text split across runs is joined; `w:br`/`w:cr` become line
+//! breaks; deleted text of tracked changes is skipped; merged cells are
+//! spread over the grid columns and rows they cover.
+
+use std::io::Cursor;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use super::{read_zip_part, Cell, FormError, RawDocument, Table};
+
+/// A table being built while its XML is read.
+#[derive(Default)]
+struct TableBuilder {
+    /// Finished rows, one cell per grid column.
+    rows: Table,
+    /// The row being read.
+    row: Vec<Cell>,
+    /// Text of the cell being read, paragraphs joined by `\n`.
+    cell: String,
+    /// `w:gridSpan` of the cell being read.
+    span: usize,
+    /// The cell being read continues a vertical merge (`w:vMerge` without
+    /// `restart`): it takes the text of the cell above.
+    vmerge_continue: bool,
+}
+
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == name)
+        .map(|a| a.value.to_string())
+}
+
+pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))?;
+    let xml = read_zip_part(&mut archive, "word/document.xml")?
+        .ok_or_else(|| FormError::Xml("word/document.xml is missing".into()))?;
+    parse_document_xml(&xml)
+}
+
+pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut doc = RawDocument::default();
+    let mut tables: Vec<TableBuilder> = Vec::new();
+    // Text of the paragraph being read.
+    let mut para = String::new();
+    // Inside `w:t` (text we keep).
+    let mut in_text = false;
+    // Depth of `w:del` (tracked deletions: not read).
+    let mut in_del = 0usize;
+
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| FormError::Xml(e.to_string()))?;
+        match event {
+            Event::DocType(_) => return Err(FormError::Dtd),
+            Event::Start(e) => match e.local_name().as_ref() {
+                "tbl" => tables.push(TableBuilder::default()),
+                "tr" => {
+                    if let Some(t) = tables.last_mut() {
+                        t.row.clear();
+                    }
+                }
+                "tc" => {
+                    if let Some(t) = tables.last_mut() {
+                        t.cell.clear();
+                        t.span = 1;
+                        t.vmerge_continue = false;
+                    }
+                }
+                "t" if in_del == 0 => in_text = true,
+                "del" => in_del += 1,
+                "p" => para.clear(),
+                _ => {}
+            },
+            Event::Empty(e) => match e.local_name().as_ref() {
+                "br" | "cr" if in_del == 0 => para.push('\n'),
+                "tab" if in_del == 0 => para.push(' '),
+                "noBreakHyphen" if in_del == 0 => para.push('-'),
+                "gridSpan" => {
+                    if let Some(t) = tables.last_mut() {
+                        t.span = attr(&e, "w:val")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(1)
+                            .clamp(1, 64);
+                    }
+                }
+                "vMerge" => {
+                    if let Some(t) = tables.last_mut() {
+                        t.vmerge_continue = attr(&e, "w:val").as_deref() != Some("restart");
+                    }
+                }
+                _ => {}
+            },
+            Event::Text(e) if in_text => para.push_str(&e.xml10_content()),
+            Event::GeneralRef(r) if in_text => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    para.push(c);
+                } else {
+                    match &*r {
+                        "amp" => para.push('&'),
+                        "lt" => para.push('<'),
+                        "gt" => para.push('>'),
+                        "quot" => para.push('"'),
+                        "apos" => para.push('\''),
+                        _ => {}
+                    }
+                }
+            }
+            Event::End(e) => match e.local_name().as_ref() {
+                "t" => in_text = false,
+                "del" => in_del = in_del.saturating_sub(1),
+                "p" => {
+                    let text = std::mem::take(&mut para);
+                    match tables.last_mut() {
+                        Some(t) => {
+                            if !t.cell.is_empty() {
+                                t.cell.push('\n');
+                            }
+                            t.cell.push_str(&text);
+                        }
+                        None => {
+                            let text = crate::text::clean(&text);
+                            if !text.is_empty() {
+                                doc.text.push(text);
+                            }
+                        }
+                    }
+                }
+                "tc" => {
+                    if let Some(t) = tables.last_mut() {
+                        let col = t.row.len();
+                        let text = if t.vmerge_continue {
+                            t.rows
+                                .last()
+                                .and_then(|above| above.get(col))
+                                .map(|c| c.text.clone())
+                                .unwrap_or_default()
+                        } else {
+                            crate::text::clean(&t.cell)
+                        };
+                        // A horizontally merged cell belongs to every grid
+                        // column it spans; the first carries the text.
+                        t.row.push(Cell::text(text));
+                        for _ in 1..t.span {
+                            t.row.push(Cell::default());
+                        }
+                    }
+                }
+                "tr" => {
+                    if let Some(t) = tables.last_mut() {
+                        let row = std::mem::take(&mut t.row);
+                        t.rows.push(row);
+                    }
+                }
+                "tbl" => {
+                    if let Some(t) = tables.pop() {
+                        doc.tables.push(t.rows);
+                    }
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(t: &Table, r: usize) -> Vec<&str> {
+        t[r].iter().map(|c| c.text.as_str()).collect()
+    }
+
+    #[test]
+    fn runs_breaks_and_deletions() {
+        let xml = r#"<w:document xmlns:w="w"><w:body>
+            <w:p><w:r><w:t>Số: 15/</w:t></w:r><w:r><w:t>TNMT-VP</w:t></w:r></w:p>
+            <w:tbl><w:tr>
+              <w:tc><w:p><w:r><w:t>Họ và</w:t><w:br/><w:t>tên</w:t></w:r></w:p></w:tc>
+              <w:tc><w:p><w:del><w:r><w:delText>old</w:delText></w:r></w:del><w:ins><w:r><w:t>Ng&#224;y sinh</w:t></w:r></w:ins></w:p></w:tc>
+            </w:tr></w:tbl></w:body></w:document>"#;
+        let doc = parse_document_xml(xml.as_bytes()).unwrap();
+        assert_eq!(doc.text, vec!["Số: 15/TNMT-VP"]);
+        assert_eq!(cells(&doc.tables[0], 0), vec!["Họ và\ntên", "Ngày sinh"]);
+    }
+
+    #[test]
+    fn merged_cells_spread_over_the_grid() {
+        let xml = r#"<w:document xmlns:w="w"><w:body><w:tbl>
+            <w:tr><w:tc><w:tcPr><w:gridSpan w:val="2"/></w:tcPr><w:p><w:r><w:t>A</w:t></w:r></w:p></w:tc><w:tc><w:tcPr><w:vMerge w:val="restart"/></w:tcPr><w:p><w:r><w:t>Unit</w:t></w:r></w:p></w:tc></w:tr>
+            <w:tr><w:tc><w:p/></w:tc><w:tc><w:p><w:r><w:t>B</w:t></w:r></w:p></w:tc><w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc></w:tr>
+            </w:tbl></w:body></w:document>"#;
+        let doc = parse_document_xml(xml.as_bytes()).unwrap();
+        assert_eq!(cells(&doc.tables[0], 0), vec!["A", "", "Unit"]);
+        assert_eq!(cells(&doc.tables[0], 1), vec!["", "B", "Unit"]);
+    }
+
+    #[test]
+    fn doctype_is_refused() {
+        let xml = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><w:document/>"#;
+        assert!(matches!(
+            parse_document_xml(xml.as_bytes()),
+            Err(FormError::Dtd)
+        ));
+    }
+}

@@ -1,0 +1,537 @@
+//! Maps a [`RawDocument`] to a [`Form`]: finds the request table by its
+//! header words (never by position), names each column, drops blank and
+//! title rows, and reads the letter head (issuing unit, document number).
+
+use std::collections::BTreeMap;
+
+use super::{Cell, FormError, RawDocument, Table};
+use crate::model::{Meta, RowRef};
+use crate::text::{clean, clean_line, fold};
+
+/// Which official form a file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum FormKind {
+    /// Form 1: create, lock, unlock, delete.
+    Accounts,
+    /// Form 2: change information of existing accounts.
+    Changes,
+}
+
+/// A column of either form, named by its meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Column {
+    Stt,
+    Name,
+    BirthDate,
+    Gender,
+    Id,
+    Title,
+    Unit,
+    Action,
+    /// Form 2: Thông tin cần thay đổi.
+    What,
+    /// Form 2: Thông tin mới.
+    NewValue,
+    /// Form 2: Ghi chú.
+    Note,
+}
+
+impl Column {
+    /// Recognises a header cell. Order matters: "Thông tin cần thay đổi"
+    /// must not be read as the action column's "nội dung".
+    fn of_header(text: &str) -> Option<Column> {
+        let f = fold(text);
+        let f = f.trim_matches(|c: char| !c.is_alphanumeric());
+        let has = |w: &str| f.contains(w);
+        Some(match () {
+            _ if f == "stt" || f == "tt" || f == "so tt" || f == "so thu tu" => Column::Stt,
+            _ if has("thong tin can thay doi")
+                || has("noi dung thay doi")
+                || has("thong tin cu") =>
+            {
+                Column::What
+            }
+            _ if has("thong tin moi") || has("noi dung moi") => Column::NewValue,
+            _ if has("ghi chu") => Column::Note,
+            _ if has("ho va ten")
+                || has("ho ten")
+                || has("ho, chu dem va ten")
+                || has("ho, ten") =>
+            {
+                Column::Name
+            }
+            _ if has("ngay sinh") || has("nam sinh") || has("ngay, thang, nam sinh") => {
+                Column::BirthDate
+            }
+            _ if has("gioi tinh") => Column::Gender,
+            _ if has("cmt")
+                || has("cmnd")
+                || has("cccd")
+                || has("dinh danh")
+                || has("can cuoc") =>
+            {
+                Column::Id
+            }
+            _ if has("chuc vu") || has("chuc danh") => Column::Title,
+            _ if has("don vi") || has("co quan") => Column::Unit,
+            _ if has("noi dung") || has("de nghi") || has("hinh thuc") => Column::Action,
+            _ => return None,
+        })
+    }
+}
+
+/// A data row of the request table, cells named by column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormRow {
+    pub row: RowRef,
+    pub cells: BTreeMap<Column, Cell>,
+}
+
+impl FormRow {
+    /// The cleaned text of a column, empty when the column is absent.
+    pub fn get(&self, c: Column) -> &str {
+        self.cells.get(&c).map(|c| c.text.as_str()).unwrap_or("")
+    }
+
+    /// All cells' text, for finding an address anywhere in the row.
+    pub fn all_text(&self) -> impl Iterator<Item = (Column, &str)> {
+        self.cells.iter().map(|(c, cell)| (*c, cell.text.as_str()))
+    }
+}
+
+/// A request file understood: which form, its letter head, its rows.
+#[derive(Clone, Debug)]
+pub struct Form {
+    pub kind: FormKind,
+    pub meta: Meta,
+    pub rows: Vec<FormRow>,
+    /// Things read with a correction the officer should know about (for
+    /// example a leading 0 restored). Never contains a clear ID.
+    pub warnings: Vec<String>,
+}
+
+impl Form {
+    /// The unit that sent the file: the letter head's issuing unit, else the
+    /// unit every row names, if they all name the same one.
+    pub fn requesting_unit(&self) -> Option<String> {
+        if let Some(u) = &self.meta.issuing_unit {
+            return Some(u.clone());
+        }
+        let mut units = self
+            .rows
+            .iter()
+            .map(|r| clean_line(r.get(Column::Unit)))
+            .filter(|u| !u.is_empty());
+        let first = units.next()?;
+        let key = crate::text::key(&first);
+        units.all(|u| crate::text::key(&u) == key).then_some(first)
+    }
+
+    /// Every unit name the file mentions, letter head first: candidates for
+    /// finding where the confirmation goes.
+    pub fn unit_candidates(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if let Some(u) = &self.meta.issuing_unit {
+            out.push(u.clone());
+        }
+        if let Some(u) = self.requesting_unit() {
+            out.push(u);
+        }
+        out
+    }
+}
+
+/// Header mapping of one row: column → index.
+fn header_of(row: &[Cell]) -> Option<(FormKind, BTreeMap<Column, usize>)> {
+    let mut map = BTreeMap::new();
+    for (i, cell) in row.iter().enumerate() {
+        if let Some(c) = Column::of_header(&cell.text) {
+            map.entry(c).or_insert(i);
+        }
+    }
+    let has = |c| map.contains_key(&c);
+    if has(Column::What) && has(Column::NewValue) {
+        Some((FormKind::Changes, map))
+    } else if has(Column::Name) && has(Column::Id) && has(Column::Action) {
+        Some((FormKind::Accounts, map))
+    } else {
+        None
+    }
+}
+
+/// How many rows from the top of a table a header may sit.
+const HEADER_SEARCH_ROWS: usize = 20;
+
+fn is_numbering_row(cells: &[&str]) -> bool {
+    // Rows such as "(1) (2) (3) …" under the header.
+    let numbered = cells
+        .iter()
+        .filter(|t| {
+            let t = t.trim_matches(|c| c == '(' || c == ')');
+            !t.is_empty() && t.chars().all(|c| c.is_ascii_digit())
+        })
+        .count();
+    numbered >= 3 && numbered == cells.iter().filter(|t| !t.is_empty()).count()
+}
+
+fn looks_like_stt(t: &str) -> bool {
+    let t = t.trim_end_matches(['.', ')']);
+    !t.is_empty() && t.chars().all(|c| c.is_ascii_digit())
+}
+
+pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
+    // The first table with a recognised header decides the form; later
+    // tables with the same header continue it.
+    let mut found: Option<(usize, usize, FormKind, BTreeMap<Column, usize>)> = None;
+    for (ti, table) in doc.tables.iter().enumerate() {
+        for (ri, row) in table.iter().take(HEADER_SEARCH_ROWS).enumerate() {
+            if let Some((kind, map)) = header_of(row) {
+                found = Some((ti, ri, kind, map));
+                break;
+            }
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    let (first_table, header_row, kind, _) = found.clone().ok_or(FormError::NoRequestTable)?;
+
+    let mut rows = Vec::new();
+    let mut warnings = Vec::new();
+    for (ti, table) in doc.tables.iter().enumerate().skip(first_table) {
+        let (start, map) = if ti == first_table {
+            let (_, _, _, map) = found.clone().expect("found above");
+            (header_row + 1, map)
+        } else {
+            match table
+                .iter()
+                .take(HEADER_SEARCH_ROWS)
+                .enumerate()
+                .find_map(|(ri, row)| {
+                    header_of(row)
+                        .filter(|(k, _)| *k == kind)
+                        .map(|(_, m)| (ri + 1, m))
+                }) {
+                Some(x) => x,
+                None => continue,
+            }
+        };
+        collect_rows(
+            &table[start.min(table.len())..],
+            &map,
+            kind,
+            &mut rows,
+            &mut warnings,
+        );
+    }
+
+    let meta = letter_head(doc, first_table, header_row);
+    Ok(Form {
+        kind,
+        meta,
+        rows,
+        warnings,
+    })
+}
+
+fn collect_rows(
+    table: &[Vec<Cell>],
+    map: &BTreeMap<Column, usize>,
+    kind: FormKind,
+    rows: &mut Vec<FormRow>,
+    warnings: &mut Vec<String>,
+) {
+    for raw in table {
+        let mut cells: BTreeMap<Column, Cell> = map
+            .iter()
+            .map(|(c, i)| {
+                let cell = raw.get(*i).cloned().unwrap_or_default();
+                (
+                    *c,
+                    Cell {
+                        text: clean(&cell.text),
+                        number: cell.number,
+                    },
+                )
+            })
+            .collect();
+        let texts: Vec<&str> = cells.values().map(|c| c.text.as_str()).collect();
+        let filled: Vec<&&str> = texts.iter().filter(|t| !t.is_empty()).collect();
+        if filled.is_empty() || is_numbering_row(&texts) {
+            continue;
+        }
+        // A title row inside the table ("I. Khối phòng ban"): one filled
+        // cell, in the first column, that is not a row number.
+        let first_col = map.values().min().copied().unwrap_or(0);
+        let first_text = clean(&raw.get(first_col).map(|c| c.text.as_str()).unwrap_or(""));
+        if filled.len() == 1 && !first_text.is_empty() && !looks_like_stt(&first_text) {
+            continue;
+        }
+        let index = rows.len() + 1;
+        let stt = cells
+            .get(&Column::Stt)
+            .map(|c| c.text.clone())
+            .unwrap_or_default();
+        let row = RowRef { index, stt };
+        if kind == FormKind::Accounts {
+            fix_numbers(&row, &mut cells, warnings);
+        }
+        rows.push(FormRow { row, cells });
+    }
+}
+
+/// Undoes what Excel does to IDs and dates stored as numbers.
+fn fix_numbers(row: &RowRef, cells: &mut BTreeMap<Column, Cell>, warnings: &mut Vec<String>) {
+    if let Some(id) = cells.get_mut(&Column::Id) {
+        if id.number && (id.text.len() == 11 || id.text.len() == 8) {
+            id.text.insert(0, '0');
+            warnings.push(format!(
+                "{row}: đã khôi phục chữ số 0 đầu của số CMT/CCCD bị Excel lưu dạng số"
+            ));
+        }
+    }
+    if let Some(d) = cells.get_mut(&Column::BirthDate) {
+        if d.number {
+            if let Ok(serial) = d.text.parse::<i64>() {
+                if (1..=80_000).contains(&serial) {
+                    let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
+                    if let Some(date) = base.checked_add_days(chrono::Days::new(serial as u64)) {
+                        d.text = date.format("%d/%m/%Y").to_string();
+                        d.number = false;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Letter-head facts: from the tables before the request table, the free
+/// text, and the rows above the header.
+fn letter_head(doc: &RawDocument, request_table: usize, header_row: usize) -> Meta {
+    let mut lines: Vec<String> = Vec::new();
+    let mut issuing_unit = None;
+    for table in doc.tables.iter().take(request_table) {
+        if issuing_unit.is_none() {
+            issuing_unit = first_cell_unit(table);
+        }
+        for row in table {
+            for cell in row {
+                lines.extend(cell.text.lines().map(str::to_string));
+            }
+        }
+    }
+    for row in doc.tables[request_table].iter().take(header_row) {
+        for cell in row {
+            lines.extend(cell.text.lines().map(str::to_string));
+        }
+    }
+    lines.extend(doc.text.iter().flat_map(|p| p.lines().map(str::to_string)));
+
+    let mut meta = Meta {
+        issuing_unit,
+        ..Meta::default()
+    };
+    for line in &lines {
+        let line = clean_line(line);
+        let f = fold(&line);
+        if meta.doc_number.is_none() && (f.starts_with("so:") || f.starts_with("so ")) {
+            let rest = line
+                .split_once(':')
+                .map(|(_, r)| r)
+                .unwrap_or_else(|| &line[line.find(' ').unwrap_or(0)..]);
+            if let Some(tok) = rest.split_whitespace().next() {
+                if tok.contains('/') && tok.chars().any(|c| c.is_ascii_digit()) {
+                    meta.doc_number = Some(tok.trim_end_matches([',', ';', '.']).to_string());
+                }
+            }
+        }
+        if meta.doc_date.is_none()
+            && f.contains("ngay ")
+            && f.contains(" thang ")
+            && f.contains(" nam ")
+            && f.chars().any(|c| c.is_ascii_digit())
+        {
+            meta.doc_date = Some(line.clone());
+        }
+    }
+    meta
+}
+
+/// The issuing unit in the letter head: the last line of the first cell
+/// (the line under the parent body, e.g. "UBND THÀNH PHỐ …" / "PHÒNG …").
+fn first_cell_unit(table: &Table) -> Option<String> {
+    let cell = table.first()?.first()?;
+    let lines: Vec<&str> = cell
+        .text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !fold(l).starts_with("so:") && !l.chars().all(|c| c == '-' || c == '_')
+        })
+        .collect();
+    lines.last().map(|l| clean_line(l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(rows: &[&[&str]]) -> Table {
+        rows.iter()
+            .map(|r| r.iter().map(|s| Cell::text(*s)).collect())
+            .collect()
+    }
+
+    const HEADER: &[&str] = &[
+        "STT",
+        "Họ và\ntên",
+        "Ngày sinh",
+        "Giới tính",
+        "Số CMT/CCCD",
+        "Chức vụ",
+        "Đơn vị công tác",
+        "Nội dung đề nghị",
+    ];
+
+    #[test]
+    fn finds_the_request_table_among_letter_head_tables() {
+        let doc = RawDocument {
+            tables: vec![
+                t(&[
+                    &[
+                        "UBND THÀNH PHỐ BẮC NINH\nPHÒNG TÀI NGUYÊN VÀ MÔI TRƯỜNG",
+                        "CỘNG HÒA",
+                    ],
+                    &[
+                        "Số: 15/TNMT-VP\nV/v đăng ký",
+                        "Bắc Ninh, ngày 10 tháng 6 năm 2022",
+                    ],
+                ]),
+                t(&[
+                    HEADER,
+                    &[
+                        "1.",
+                        "Nguyễn Văn An",
+                        "12/03/1985",
+                        "Nam",
+                        "027085001234",
+                        "CV",
+                        "P",
+                        "Cấp mới",
+                    ],
+                    &["", "", "", "", "", "", "", ""],
+                ]),
+                t(&[&["Nơi nhận:", "THỦ TRƯỞNG"]]),
+            ],
+            text: vec![],
+        };
+        let form = interpret(&doc).unwrap();
+        assert_eq!(form.kind, FormKind::Accounts);
+        assert_eq!(form.rows.len(), 1);
+        assert_eq!(form.rows[0].get(Column::Name), "Nguyễn Văn An");
+        assert_eq!(form.rows[0].row.stt, "1.");
+        assert_eq!(form.meta.doc_number.as_deref(), Some("15/TNMT-VP"));
+        assert_eq!(
+            form.meta.issuing_unit.as_deref(),
+            Some("PHÒNG TÀI NGUYÊN VÀ MÔI TRƯỜNG")
+        );
+        assert_eq!(
+            form.meta.doc_date.as_deref(),
+            Some("Bắc Ninh, ngày 10 tháng 6 năm 2022")
+        );
+    }
+
+    #[test]
+    fn header_below_title_rows_and_title_rows_inside() {
+        let doc = RawDocument {
+            tables: vec![t(&[
+                &["DANH SÁCH ĐĂNG KÝ", "", ""],
+                &[],
+                &["STT", "Họ tên", "CCCD", "Đề nghị"],
+                &["(1)", "(2)", "(3)", "(4)"],
+                &["I. Khối phường", "", "", ""],
+                &["1", "Lê Văn B", "027085001234", "Cấp mới"],
+            ])],
+            text: vec![],
+        };
+        let form = interpret(&doc).unwrap();
+        assert_eq!(form.rows.len(), 1);
+        assert_eq!(form.rows[0].get(Column::Id), "027085001234");
+        assert_eq!(form.rows[0].row.index, 1);
+    }
+
+    #[test]
+    fn form_two_is_recognised() {
+        let doc = RawDocument {
+            tables: vec![t(&[
+                &["STT", "Thông tin cần thay đổi", "Thông tin mới", "Ghi chú"],
+                &[
+                    "1",
+                    "Chức vụ (tài khoản ngocttb@bacninh.gov.vn)",
+                    "Trưởng phòng",
+                    "",
+                ],
+            ])],
+            text: vec![],
+        };
+        let form = interpret(&doc).unwrap();
+        assert_eq!(form.kind, FormKind::Changes);
+        assert_eq!(form.rows[0].get(Column::NewValue), "Trưởng phòng");
+    }
+
+    #[test]
+    fn no_header_is_an_error() {
+        let doc = RawDocument {
+            tables: vec![t(&[&["a", "b"]])],
+            text: vec![],
+        };
+        assert!(matches!(interpret(&doc), Err(FormError::NoRequestTable)));
+    }
+
+    #[test]
+    fn excel_numbers_get_their_zero_and_dates_back() {
+        let mut table = t(&[&["STT", "Họ và tên", "Ngày sinh", "Số CCCD", "Nội dung"]]);
+        table.push(vec![
+            Cell {
+                text: "1".into(),
+                number: true,
+            },
+            Cell::text("Lê Văn B"),
+            Cell {
+                text: "32187".into(),
+                number: true,
+            },
+            Cell {
+                text: "27085001234".into(),
+                number: true,
+            },
+            Cell::text("Cấp mới"),
+        ]);
+        let form = interpret(&RawDocument {
+            tables: vec![table],
+            text: vec![],
+        })
+        .unwrap();
+        assert_eq!(form.rows[0].get(Column::Id), "027085001234");
+        assert_eq!(form.rows[0].get(Column::BirthDate), "14/02/1988");
+        assert_eq!(form.warnings.len(), 1);
+        assert!(!form.warnings[0].contains("27085001234"));
+    }
+
+    #[test]
+    fn requesting_unit_from_rows_when_no_letter_head() {
+        let doc = RawDocument {
+            tables: vec![t(&[
+                &["STT", "Họ và tên", "Số CCCD", "Đơn vị", "Nội dung"],
+                &["1", "A B", "1", "UBND phường Vũ Ninh", "Cấp mới"],
+                &["2", "C D", "2", "UBND PHƯỜNG VŨ  NINH", "Cấp mới"],
+            ])],
+            text: vec![],
+        };
+        let form = interpret(&doc).unwrap();
+        assert_eq!(
+            form.requesting_unit().as_deref(),
+            Some("UBND phường Vũ Ninh")
+        );
+    }
+}

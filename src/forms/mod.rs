@@ -1,0 +1,124 @@
+//! Reading request files: one reader per format produces the same neutral
+//! [`RawDocument`]; [`interpret`] maps its header words to fields.
+
+mod csv;
+mod docx;
+mod interpret;
+mod xlsx;
+
+pub use interpret::{interpret, Column, Form, FormKind, FormRow};
+
+use std::io::Read;
+
+/// Largest decompressed part of a `.docx`/`.xlsx` we read; a real request
+/// file's XML is a few hundred kilobytes.
+pub(crate) const MAX_PART_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Why a file could not be read as a request form.
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    #[error("unsupported file type {0:?} (expected .docx, .xlsx or .csv)")]
+    UnsupportedType(String),
+    #[error("not a valid Office file (zip): {0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("the Word document's XML is malformed: {0}")]
+    Xml(String),
+    #[error("the Excel workbook cannot be read: {0}")]
+    Xlsx(String),
+    #[error("the CSV file cannot be read: {0}")]
+    Csv(#[from] ::csv::Error),
+    #[error("a part of the file is larger than {MAX_PART_BYTES} bytes once decompressed")]
+    TooLarge,
+    #[error("the file contains a DTD or entity declaration, which request files never do")]
+    Dtd,
+    #[error("no request table found (no row with the form's column headers)")]
+    NoRequestTable,
+    #[error("I/O error while reading the file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl FormError {
+    /// What the unit is told when its whole file cannot be read.
+    pub fn vietnamese(&self) -> String {
+        match self {
+            FormError::UnsupportedType(_) => {
+                "Tệp không đúng định dạng: chỉ nhận tệp Word (.docx), Excel (.xlsx) hoặc CSV."
+                    .into()
+            }
+            FormError::NoRequestTable => "Không tìm thấy bảng danh sách đề nghị theo mẫu (cần có hàng tiêu đề như STT, Họ và tên, Số CMT/CCCD, Nội dung đề nghị hoặc Thông tin cần thay đổi, Thông tin mới).".into(),
+            FormError::TooLarge | FormError::Dtd => {
+                "Tệp có cấu trúc bất thường nên không được xử lý; đề nghị gửi lại tệp theo mẫu."
+                    .into()
+            }
+            _ => "Tệp bị hỏng hoặc không đọc được; đề nghị lưu lại theo mẫu và gửi lại.".into(),
+        }
+    }
+}
+
+/// One cell of a table as a reader found it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cell {
+    /// The cell's text; line breaks inside the cell kept as `\n`.
+    pub text: String,
+    /// The cell held a number (Excel), so leading zeros may have been lost
+    /// and a date may be a serial number.
+    pub number: bool,
+}
+
+impl Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell {
+            text: s.into(),
+            number: false,
+        }
+    }
+}
+
+/// A table: rows of cells, merged cells already spread to every grid column
+/// and row they cover.
+pub type Table = Vec<Vec<Cell>>;
+
+/// What every reader produces: the tables of the file and its free text
+/// (letter head, paragraphs), in document order.
+#[derive(Clone, Debug, Default)]
+pub struct RawDocument {
+    pub tables: Vec<Table>,
+    /// Paragraphs outside tables.
+    pub text: Vec<String>,
+}
+
+/// Reads a file by its extension (case-insensitive).
+pub fn read(file_name: &str, bytes: &[u8]) -> Result<RawDocument, FormError> {
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "docx" => docx::read(bytes),
+        "xlsx" => xlsx::read(bytes),
+        "csv" | "txt" => csv::read(bytes),
+        other => Err(FormError::UnsupportedType(other.to_string())),
+    }
+}
+
+/// Reads one part of an Office zip, refusing parts that inflate beyond
+/// [`MAX_PART_BYTES`].
+pub(crate) fn read_zip_part(
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Option<Vec<u8>>, FormError> {
+    let file = match archive.by_name(name) {
+        Ok(f) => f,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if file.size() > MAX_PART_BYTES {
+        return Err(FormError::TooLarge);
+    }
+    let mut out = Vec::with_capacity(file.size() as usize);
+    file.take(MAX_PART_BYTES + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_PART_BYTES {
+        return Err(FormError::TooLarge);
+    }
+    Ok(Some(out))
+}

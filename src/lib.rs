@@ -1,0 +1,28 @@
+//! `mailprov` keeps a city's official e-mail accounts in step with the
+//! request files its units send in.
+//!
+//! The crate is laid out as the pipeline of `DESIGN.md`, one module per stage:
+//!
+//! ```text
+//! intake ─▶ forms ─▶ validate ─▶ plan ─▶ directory ─▶ confirm
+//! ```
+//!
+//! `plan` is pure (no I/O); everything that talks to the outside world
+//! (`intake`, `directory`, `confirm`) sits behind a small type of its own so
+//! the stages in the middle can be tested without it.
+
+pub mod cli;
+pub mod config;
+pub mod confirm;
+pub mod directory;
+pub mod forms;
+pub mod identity;
+pub mod intake;
+pub mod journal;
+pub mod model;
+pub mod password;
+pub mod pipeline;
+pub mod plan;
+pub mod report;
+pub mod text;
+pub mod validate;

@@ -1,1 +1,353 @@
+//! Configuration: parsing (pure, from text) is split from reading (files).
+//! Unknown keys are errors; secrets come only from files named by `*_file`
+//! keys, never from the config itself.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use secrecy::{SecretBox, SecretString};
+use serde::Deserialize;
+
+/// Why the configuration cannot be used (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config is not valid")]
+    Parse(#[from] toml::de::Error),
+    #[error("config key {key}: {problem}")]
+    Invalid { key: &'static str, problem: String },
+    #[error("cannot read secrets file {path} (named by {key})")]
+    Secret {
+        key: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, problem: problem.into() }
+}
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where request files arrive and where state is kept.
+    pub inbox: InboxConfig,
+    /// The LDAP directory behind the mail system.
+    pub directory: DirectoryConfig,
+    /// How accounts are named and IDs hashed.
+    pub accounts: AccountsConfig,
+    /// How confirmations are sent.
+    pub mail: MailConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboxConfig {
+    /// IT staff drop approved files here.
+    pub dir: PathBuf,
+    /// processing/, done/, rejected/, outbox/, the journal.
+    pub state_dir: PathBuf,
+    /// A file must be unchanged (size and mtime) this long before it is
+    /// taken, so half-copied files are never read.
+    #[serde(default = "default_settle_ms")]
+    pub settle_ms: u64,
+    /// How often the inbox is rescanned even without file-system events
+    /// (network shares do not always deliver them).
+    #[serde(default = "default_scan_interval_ms")]
+    pub scan_interval_ms: u64,
+}
+
+fn default_settle_ms() -> u64 {
+    2000
+}
+fn default_scan_interval_ms() -> u64 {
+    5000
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// Which mail stack's attribute set; only `openldap` for now.
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    /// `ldap://host:port` (or `ldapi://`).
+    pub url: String,
+    /// The account mailprov binds as.
+    pub bind_dn: String,
+    /// File holding the bind password (one line).
+    pub bind_password_file: PathBuf,
+    /// Live accounts: `uid=<local>,<people_base>`.
+    pub people_base: String,
+    /// Deleted accounts are moved here; their addresses are never reissued.
+    pub archive_base: String,
+    /// Seconds to wait for the directory on connect and on each operation.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_profile() -> String {
+    "openldap".into()
+}
+fn default_timeout_secs() -> u64 {
+    10
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// Every address issued is `<local>@<domain>`.
+    pub domain: String,
+    /// File holding the key of the ID-number hash (any bytes; 32 random
+    /// bytes recommended). Changing it orphans every stored hash.
+    pub id_hash_key_file: PathBuf,
+    /// Local parts never issued to a person, besides those of the addresses
+    /// in `[mail]` (which are always reserved).
+    #[serde(default = "default_reserved")]
+    pub reserved: Vec<String>,
+}
+
+fn default_reserved() -> Vec<String> {
+    ["postmaster", "abuse", "hostmaster", "webmaster", "admin", "administrator", "root", "noreply", "no-reply", "info"]
+        .map(String::from)
+        .to_vec()
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// Send through an SMTP relay.
+    Smtp,
+    /// Write `.eml` files (demo, air-gapped sites).
+    File,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp` or `file`.
+    pub transport: Transport,
+    /// `smtp://host:port` of the relay; required for `smtp`.
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    /// Where `.eml` files go with `file` (default `<state_dir>/mail`).
+    #[serde(default)]
+    pub file_dir: Option<PathBuf>,
+    /// Sender of confirmations, e.g. `Phòng Văn hóa và Thông tin <vhtt@…>`.
+    pub from: String,
+    /// Where confirmations for units not listed in `units` go.
+    pub default_recipient: String,
+    /// Requesting unit → address of its confirmations. Names match
+    /// ignoring case, diacritic form (NFC/NFD) and spacing.
+    #[serde(default)]
+    pub units: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// Reads and parses a config file; relative paths in it are taken
+    /// relative to the file's folder.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base)
+    }
+
+    /// Parses config text. `base` resolves relative paths.
+    pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let mut c: Config = toml::from_str(text)?;
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        abs(&mut c.inbox.dir);
+        abs(&mut c.inbox.state_dir);
+        abs(&mut c.directory.bind_password_file);
+        abs(&mut c.accounts.id_hash_key_file);
+        if let Some(d) = c.mail.file_dir.as_mut() {
+            abs(d);
+        }
+        c.check()?;
+        Ok(c)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.directory.profile != "openldap" {
+            return Err(invalid("directory.profile", format!("unknown profile {:?} (supported: \"openldap\")", self.directory.profile)));
+        }
+        let url = &self.directory.url;
+        if !(url.starts_with("ldap://") || url.starts_with("ldapi://")) {
+            return Err(invalid("directory.url", format!("{url:?} must start with ldap:// or ldapi://")));
+        }
+        for (key, dn) in [
+            ("directory.bind_dn", &self.directory.bind_dn),
+            ("directory.people_base", &self.directory.people_base),
+            ("directory.archive_base", &self.directory.archive_base),
+        ] {
+            if !dn.contains('=') {
+                return Err(invalid(key, format!("{dn:?} is not a DN")));
+            }
+        }
+        let d = &self.accounts.domain;
+        if d.is_empty() || !d.contains('.') || !d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
+            return Err(invalid("accounts.domain", format!("{d:?} is not a domain name")));
+        }
+        if self.mail.transport == Transport::Smtp {
+            let url = self.mail.smtp_url.as_deref().ok_or_else(|| invalid("mail.smtp_url", "required when transport = \"smtp\""))?;
+            parse_smtp_url(url)?;
+        }
+        self.mail.from.parse::<lettre::message::Mailbox>().map_err(|e| invalid("mail.from", e.to_string()))?;
+        self.mail
+            .default_recipient
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| invalid("mail.default_recipient", e.to_string()))?;
+        for (unit, addr) in &self.mail.units {
+            addr.parse::<lettre::message::Mailbox>()
+                .map_err(|e| invalid("mail.units", format!("address of {unit:?}: {e}")))?;
+        }
+        if self.inbox.settle_ms > 3_600_000 {
+            return Err(invalid("inbox.settle_ms", "more than an hour"));
+        }
+        Ok(())
+    }
+
+    /// Where `.eml` files go with the `file` transport.
+    pub fn mail_file_dir(&self) -> PathBuf {
+        self.mail.file_dir.clone().unwrap_or_else(|| self.inbox.state_dir.join("mail"))
+    }
+
+    /// Local parts that are never issued: the configured ones and those of
+    /// every address in `[mail]` that lies in our domain.
+    pub fn reserved_addresses(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.accounts.reserved.iter().map(|r| r.to_ascii_lowercase()).collect();
+        let suffix = format!("@{}", self.accounts.domain.to_ascii_lowercase());
+        let addrs = std::iter::once(&self.mail.from).chain(std::iter::once(&self.mail.default_recipient)).chain(self.mail.units.values());
+        for a in addrs {
+            if let Ok(m) = a.parse::<lettre::message::Mailbox>() {
+                let email = m.email.to_string().to_ascii_lowercase();
+                if let Some(local) = email.strip_suffix(&suffix) {
+                    out.push(local.to_string());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `smtp://host[:port]` → (host, port).
+pub fn parse_smtp_url(url: &str) -> Result<(String, u16), ConfigError> {
+    let rest = url
+        .strip_prefix("smtp://")
+        .ok_or_else(|| invalid("mail.smtp_url", format!("{url:?} must start with smtp://")))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(|_| invalid("mail.smtp_url", format!("bad port in {url:?}")))?),
+        None => (rest, 25),
+    };
+    if host.is_empty() {
+        return Err(invalid("mail.smtp_url", format!("no host in {url:?}")));
+    }
+    Ok((host.to_string(), port))
+}
+
+/// Secrets read from the files the config names.
+pub struct Secrets {
+    /// LDAP bind password.
+    pub bind_password: SecretString,
+    /// Key of the ID-number HMAC.
+    pub id_hash_key: SecretBox<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(..)")
+    }
+}
+
+impl Secrets {
+    pub fn load(config: &Config) -> Result<Secrets, ConfigError> {
+        let read = |key: &'static str, path: &Path| {
+            std::fs::read(path).map_err(|source| ConfigError::Secret { key, path: path.into(), source })
+        };
+        let pw = read("directory.bind_password_file", &config.directory.bind_password_file)?;
+        let pw = String::from_utf8(pw).map_err(|_| invalid("directory.bind_password_file", "the file is not UTF-8 text"))?;
+        let pw = pw.trim_end_matches(['\n', '\r']).to_string();
+        let key = read("accounts.id_hash_key_file", &config.accounts.id_hash_key_file)?;
+        if key.len() < 16 {
+            return Err(invalid("accounts.id_hash_key_file", "the key must be at least 16 bytes"));
+        }
+        Ok(Secrets { bind_password: SecretString::from(pw), id_hash_key: SecretBox::new(Box::new(key)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[inbox]
+dir = "inbox"
+state_dir = "/var/lib/mailprov"
+
+[directory]
+url = "ldap://127.0.0.1:389"
+bind_dn = "cn=admin,dc=bacninh,dc=gov,dc=vn"
+bind_password_file = "ldap.secret"
+people_base = "ou=people,dc=bacninh,dc=gov,dc=vn"
+archive_base = "ou=archive,dc=bacninh,dc=gov,dc=vn"
+
+[accounts]
+domain = "bacninh.gov.vn"
+id_hash_key_file = "/etc/mailprov/id.key"
+
+[mail]
+transport = "smtp"
+smtp_url = "smtp://127.0.0.1:2525"
+from = "Phòng Văn hóa và Thông tin <vhtt@bacninh.gov.vn>"
+default_recipient = "vhtt@bacninh.gov.vn"
+
+[mail.units]
+"Phòng Tài nguyên và Môi trường" = "tnmt@bacninh.gov.vn"
+"#;
+
+    #[test]
+    fn parses_and_resolves_relative_paths() {
+        let c = Config::parse(GOOD, Path::new("/etc/mailprov")).unwrap();
+        assert_eq!(c.inbox.dir, Path::new("/etc/mailprov/inbox"));
+        assert_eq!(c.inbox.state_dir, Path::new("/var/lib/mailprov"));
+        assert_eq!(c.inbox.settle_ms, 2000);
+        assert_eq!(c.directory.profile, "openldap");
+        assert_eq!(parse_smtp_url(c.mail.smtp_url.as_deref().unwrap()).unwrap(), ("127.0.0.1".into(), 2525));
+        let reserved = c.reserved_addresses();
+        assert!(reserved.contains(&"vhtt".to_string()) && reserved.contains(&"tnmt".to_string()));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let text = GOOD.replace("[accounts]", "[accounts]\nbind_password = \"hunter2\"");
+        let e = Config::parse(&text, Path::new("/")).unwrap_err();
+        assert!(format!("{:#}", anyhow::Error::from(e)).contains("unknown field"));
+    }
+
+    #[test]
+    fn smtp_needs_a_url_and_profile_must_be_known() {
+        let text = GOOD.replace("smtp_url = \"smtp://127.0.0.1:2525\"", "");
+        assert!(matches!(Config::parse(&text, Path::new("/")), Err(ConfigError::Invalid { key: "mail.smtp_url", .. })));
+        let text = GOOD.replace("[directory]", "[directory]\nprofile = \"zimbra\"");
+        assert!(matches!(Config::parse(&text, Path::new("/")), Err(ConfigError::Invalid { key: "directory.profile", .. })));
+    }
+
+    #[test]
+    fn missing_secret_file_names_the_key() {
+        let c = Config::parse(GOOD, Path::new("/nonexistent")).unwrap();
+        let e = Secrets::load(&c).unwrap_err();
+        assert!(e.to_string().contains("directory.bind_password_file"), "{e}");
+    }
+}

@@ -1,0 +1,350 @@
+//! LDAP backend of [`Directory`] (`ldap3`). Every value in a DN is escaped
+//! by the planner (`dn_escape`); every value in a filter here with
+//! `ldap_escape`.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapResult, Mod, Scope, SearchEntry};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{rc, Applied, Directory, DirectoryError, Profile};
+use crate::model::{Account, Snapshot};
+use crate::plan::{AccountChange, NewAccount, Operation};
+
+/// A bound connection to the directory.
+pub struct LdapDirectory {
+    /// The operation handle; the connection is driven by a spawned task.
+    ldap: Ldap,
+    /// Attribute names of the mail stack.
+    profile: Profile,
+    /// Live accounts are searched here.
+    people_base: String,
+    /// Archived accounts are searched here.
+    archive_base: String,
+    /// Our mail domain, to turn addresses into local parts.
+    domain: String,
+    /// Limit for each operation.
+    timeout: Duration,
+}
+
+/// Where to connect and how.
+pub struct LdapSettings<'a> {
+    pub url: &'a str,
+    pub bind_dn: &'a str,
+    pub bind_password: &'a SecretString,
+    pub people_base: &'a str,
+    pub archive_base: &'a str,
+    pub domain: &'a str,
+    pub profile: Profile,
+    pub timeout: Duration,
+}
+
+fn check(op: &str, res: LdapResult) -> Result<LdapResult, DirectoryError> {
+    if res.rc == rc::SUCCESS {
+        Ok(res)
+    } else {
+        Err(DirectoryError::Result { op: op.to_string(), rc: res.rc, text: res.text })
+    }
+}
+
+fn proto(op: &str) -> impl FnOnce(ldap3::LdapError) -> DirectoryError + '_ {
+    move |source| match source {
+        ldap3::LdapError::LdapResult { result } => DirectoryError::Result { op: op.to_string(), rc: result.rc, text: result.text },
+        source => DirectoryError::Protocol { op: op.to_string(), source },
+    }
+}
+
+fn set(values: &[&str]) -> HashSet<String> {
+    values.iter().map(|v| v.to_string()).collect()
+}
+
+/// The RDN value of a DN (`uid=annv,…` → `annv`), unescaped enough for
+/// our own addresses (which contain no special characters).
+fn rdn_of(dn: &str) -> String {
+    dn.split(',').next().unwrap_or("").to_string()
+}
+
+impl LdapDirectory {
+    pub async fn connect(s: LdapSettings<'_>) -> Result<LdapDirectory, DirectoryError> {
+        let settings = LdapConnSettings::new().set_conn_timeout(s.timeout);
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, s.url)
+            .await
+            .map_err(|source| DirectoryError::Connect { url: s.url.to_string(), source })?;
+        ldap3::drive!(conn);
+        let res = ldap
+            .with_timeout(s.timeout)
+            .simple_bind(s.bind_dn, s.bind_password.expose_secret())
+            .await
+            .map_err(|source| DirectoryError::Connect { url: s.url.to_string(), source })?;
+        check("bind", res)?;
+        Ok(LdapDirectory {
+            ldap,
+            profile: s.profile,
+            people_base: s.people_base.to_string(),
+            archive_base: s.archive_base.to_string(),
+            domain: s.domain.to_ascii_lowercase(),
+            timeout: s.timeout,
+        })
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ldap.unbind().await;
+    }
+
+    fn local(&self, address: &str) -> Option<String> {
+        let a = address.trim().to_ascii_lowercase();
+        match a.rsplit_once('@') {
+            Some((l, d)) if d == self.domain => Some(l.to_string()),
+            Some(_) => None,
+            None => Some(a),
+        }
+    }
+
+    async fn search_accounts(&mut self, base: &str, archived: bool) -> Result<Vec<Account>, DirectoryError> {
+        let p = &self.profile;
+        let attrs = vec!["uid", "mail", p.alias_attr, "cn", "title", "ou", p.id_hash_attr, p.lock_attr];
+        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(500))];
+        let op = format!("search {base}");
+        let mut stream = self
+            .ldap
+            .with_timeout(self.timeout)
+            .streaming_search_with(adapters, base, Scope::OneLevel, "(objectClass=inetOrgPerson)", attrs)
+            .await
+            .map_err(proto(&op))?;
+        let mut accounts = Vec::new();
+        while let Some(entry) = stream.next().await.map_err(proto(&op))? {
+            let e = SearchEntry::construct(entry);
+            accounts.push(self.account_of(e, archived));
+        }
+        let res = stream.finish().await;
+        if res.rc == rc::NO_SUCH_OBJECT {
+            return Err(DirectoryError::Unexpected { op, problem: "the base entry does not exist".into() });
+        }
+        check(&op, res)?;
+        Ok(accounts)
+    }
+
+    fn account_of(&self, e: SearchEntry, archived: bool) -> Account {
+        let first = |attrs: &HashMap<String, Vec<String>>, a: &str| {
+            attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(a)).and_then(|(_, v)| v.first().cloned())
+        };
+        let all = |attrs: &HashMap<String, Vec<String>>, a: &str| {
+            attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(a)).map(|(_, v)| v.clone()).unwrap_or_default()
+        };
+        let uid = first(&e.attrs, "uid").unwrap_or_default().to_ascii_lowercase();
+        let mut addresses: Vec<String> = Vec::new();
+        for a in all(&e.attrs, "mail").iter().chain(all(&e.attrs, self.profile.alias_attr).iter()) {
+            if let Some(l) = self.local(a) {
+                if !addresses.contains(&l) {
+                    addresses.push(l);
+                }
+            }
+        }
+        if !addresses.contains(&uid) {
+            addresses.push(uid.clone());
+        }
+        Account {
+            dn: e.dn,
+            uid,
+            addresses,
+            full_name: first(&e.attrs, "cn").unwrap_or_default(),
+            title: first(&e.attrs, "title").unwrap_or_default(),
+            unit: first(&e.attrs, "ou").unwrap_or_default(),
+            id_hash: first(&e.attrs, self.profile.id_hash_attr),
+            locked: first(&e.attrs, self.profile.lock_attr).is_some(),
+            archived,
+        }
+    }
+
+    /// Reads one entry's attributes, `None` if it does not exist.
+    async fn read(&mut self, dn: &str, attrs: &[&str]) -> Result<Option<HashMap<String, Vec<String>>>, DirectoryError> {
+        let op = format!("read {dn}");
+        let res = self
+            .ldap
+            .with_timeout(self.timeout)
+            .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+            .await
+            .map_err(proto(&op))?;
+        if res.1.rc == rc::NO_SUCH_OBJECT {
+            return Ok(None);
+        }
+        let (entries, _) = res.success().map_err(proto(&op))?;
+        Ok(entries.into_iter().next().map(|e| SearchEntry::construct(e).attrs))
+    }
+
+    async fn modify(&mut self, op: &str, dn: &str, mods: Vec<Mod<String>>) -> Result<LdapResult, DirectoryError> {
+        self.ldap.with_timeout(self.timeout).modify(dn, mods).await.map_err(proto(op))
+    }
+
+    async fn create(&mut self, a: &NewAccount, password_hash: Option<&str>) -> Result<Applied, DirectoryError> {
+        let op = format!("create {}", a.dn);
+        let p = self.profile.clone();
+        let hash = password_hash.ok_or_else(|| DirectoryError::Unexpected {
+            op: op.clone(),
+            problem: "no initial password given".into(),
+        })?;
+        let mail = format!("{}@{}", a.uid, self.domain);
+        let mut attrs: Vec<(String, HashSet<String>)> = vec![
+            ("objectClass".into(), set(p.object_classes)),
+            ("uid".into(), set(&[&a.uid])),
+            ("mail".into(), set(&[&mail])),
+            (p.alias_attr.into(), set(&[&mail])),
+            ("cn".into(), set(&[&a.full_name])),
+            ("sn".into(), set(&[&a.family_name])),
+            ("givenName".into(), set(&[&a.given_name])),
+            ("displayName".into(), set(&[&a.full_name])),
+            (p.id_hash_attr.into(), set(&[&a.id_hash])),
+            ("userPassword".into(), set(&[hash])),
+            (p.reset_attr.into(), set(&[p.reset_value])),
+        ];
+        if !a.title.is_empty() {
+            attrs.push(("title".into(), set(&[&a.title])));
+        }
+        if !a.unit.is_empty() {
+            attrs.push(("ou".into(), set(&[&a.unit])));
+        }
+        let res = self.ldap.with_timeout(self.timeout).add(&a.dn, attrs).await.map_err(proto(&op))?;
+        if res.rc != rc::ENTRY_ALREADY_EXISTS {
+            check(&op, res)?;
+            return Ok(Applied::Done);
+        }
+        // A replay: the entry is there. It is ours only if it carries the
+        // same ID hash; then give it the new initial password (the first one
+        // was never confirmed to anybody) and force the change again.
+        let existing = self.read(&a.dn, &[p.id_hash_attr]).await?.unwrap_or_default();
+        let same = existing
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case(p.id_hash_attr) && v.iter().any(|h| h == &a.id_hash));
+        if !same {
+            return Err(DirectoryError::Result { op, rc: res.rc, text: res.text });
+        }
+        let mods = vec![
+            Mod::Replace("userPassword".to_string(), set(&[hash])),
+            Mod::Replace(p.reset_attr.to_string(), set(&[p.reset_value])),
+        ];
+        let res = self.modify(&op, &a.dn, mods).await?;
+        check(&op, res)?;
+        Ok(Applied::AlreadyDone)
+    }
+
+    async fn lock(&mut self, dn: &str) -> Result<Applied, DirectoryError> {
+        let op = format!("lock {dn}");
+        let p = self.profile.clone();
+        let current = self.read(dn, &[p.lock_attr]).await?;
+        let Some(current) = current else {
+            return Err(DirectoryError::Result { op, rc: rc::NO_SUCH_OBJECT, text: String::new() });
+        };
+        if current.keys().any(|k| k.eq_ignore_ascii_case(p.lock_attr)) {
+            return Ok(Applied::AlreadyDone);
+        }
+        let res = self.modify(&op, dn, vec![Mod::Replace(p.lock_attr.to_string(), set(&[p.lock_value]))]).await?;
+        check(&op, res)?;
+        Ok(Applied::Done)
+    }
+
+    async fn unlock(&mut self, dn: &str) -> Result<Applied, DirectoryError> {
+        let op = format!("unlock {dn}");
+        let p = self.profile.clone();
+        let res = self.modify(&op, dn, vec![Mod::Delete(p.lock_attr.to_string(), HashSet::new())]).await?;
+        if res.rc == rc::NO_SUCH_ATTRIBUTE {
+            return Ok(Applied::AlreadyDone);
+        }
+        check(&op, res)?;
+        Ok(Applied::Done)
+    }
+
+    async fn archive(&mut self, dn: &str, new_dn: &str) -> Result<Applied, DirectoryError> {
+        let op = format!("archive {dn}");
+        if self.read(dn, &["1.1"]).await?.is_none() {
+            if self.read(new_dn, &["1.1"]).await?.is_some() {
+                // Moved already; make sure it is locked.
+                self.lock(new_dn).await?;
+                return Ok(Applied::AlreadyDone);
+            }
+            return Err(DirectoryError::Result { op, rc: rc::NO_SUCH_OBJECT, text: String::new() });
+        }
+        self.lock(dn).await?;
+        let archive_base = self.archive_base.clone();
+        let res = self
+            .ldap
+            .with_timeout(self.timeout)
+            .modifydn(dn, &rdn_of(dn), true, Some(&archive_base))
+            .await
+            .map_err(proto(&op))?;
+        check(&op, res)?;
+        Ok(Applied::Done)
+    }
+
+    async fn change(&mut self, dn: &str, change: &AccountChange) -> Result<Applied, DirectoryError> {
+        let op = format!("modify {dn}");
+        let p = self.profile.clone();
+        let r = |a: &str, v: &str| Mod::Replace(a.to_string(), set(&[v]));
+        let mods = match change {
+            AccountChange::Name { full_name, family_name, given_name } => vec![
+                r("cn", full_name),
+                r("displayName", full_name),
+                r("sn", family_name),
+                r("givenName", given_name),
+            ],
+            AccountChange::Title(t) if t.is_empty() => vec![Mod::Replace("title".into(), HashSet::new())],
+            AccountChange::Title(t) => vec![r("title", t)],
+            AccountChange::Unit(u) if u.is_empty() => vec![Mod::Replace("ou".into(), HashSet::new())],
+            AccountChange::Unit(u) => vec![r("ou", u)],
+            AccountChange::IdHash(h) => vec![r(p.id_hash_attr, h)],
+        };
+        let res = self.modify(&op, dn, mods).await?;
+        check(&op, res)?;
+        Ok(Applied::Done)
+    }
+
+    async fn rename(&mut self, dn: &str, new_uid: &str, new_dn: &str) -> Result<Applied, DirectoryError> {
+        let op = format!("rename {dn}");
+        let p = self.profile.clone();
+        let mut applied = Applied::AlreadyDone;
+        if self.read(dn, &["1.1"]).await?.is_some() {
+            let res = self
+                .ldap
+                .with_timeout(self.timeout)
+                .modifydn(dn, &rdn_of(new_dn), true, None)
+                .await
+                .map_err(proto(&op))?;
+            check(&op, res)?;
+            applied = Applied::Done;
+        } else if self.read(new_dn, &["1.1"]).await?.is_none() {
+            return Err(DirectoryError::Result { op, rc: rc::NO_SUCH_OBJECT, text: String::new() });
+        }
+        // New primary address; the old one stays an alias (it was already in
+        // the alias attribute since creation).
+        let mail = format!("{new_uid}@{}", self.domain);
+        let res = self.modify(&op, new_dn, vec![Mod::Replace("mail".into(), set(&[&mail]))]).await?;
+        check(&op, res)?;
+        let res = self.modify(&op, new_dn, vec![Mod::Add(p.alias_attr.to_string(), set(&[&mail]))]).await?;
+        if res.rc != rc::ATTRIBUTE_OR_VALUE_EXISTS {
+            check(&op, res)?;
+        }
+        Ok(applied)
+    }
+}
+
+impl Directory for LdapDirectory {
+    async fn snapshot(&mut self) -> Result<Snapshot, DirectoryError> {
+        let people = self.people_base.clone();
+        let archive = self.archive_base.clone();
+        let mut accounts = self.search_accounts(&people, false).await?;
+        accounts.extend(self.search_accounts(&archive, true).await?);
+        Ok(Snapshot { accounts })
+    }
+
+    async fn apply(&mut self, op: &Operation, password_hash: Option<&str>) -> Result<Applied, DirectoryError> {
+        match op {
+            Operation::Create(a) => self.create(a, password_hash).await,
+            Operation::Lock { dn, .. } => self.lock(dn).await,
+            Operation::Unlock { dn, .. } => self.unlock(dn).await,
+            Operation::Archive { dn, new_dn, .. } => self.archive(dn, new_dn).await,
+            Operation::Modify { dn, change, .. } => self.change(dn, change).await,
+            Operation::Rename { dn, new_uid, new_dn, .. } => self.rename(dn, new_uid, new_dn).await,
+        }
+    }
+}

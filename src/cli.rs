@@ -1,1 +1,169 @@
+//! The command line: `run`, `process`, `check`. Setup errors are returned
+//! to `main` (exit 2); processing results become exit codes 0 and 1.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Secrets};
+use crate::pipeline::{FileResult, Pipeline};
+use crate::report::Status;
+
+/// Keeps a city's official mail accounts in step with approved request files.
+#[derive(Parser, Debug)]
+#[command(name = "mailprov", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Watch the inbox and process files until SIGTERM/SIGINT.
+    Run {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run the pipeline on these files (copied in, in the order given), then exit.
+    Process {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Parse, validate and plan these files against the live directory; change nothing.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Exit code for "a file was rejected or failed".
+const FILE_NOT_APPLIED: u8 = 1;
+
+fn load(config: &PathBuf) -> anyhow::Result<(Config, Secrets)> {
+    let c = Config::load(config)
+        .with_context(|| format!("invalid configuration {}", config.display()))?;
+    let s =
+        Secrets::load(&c).with_context(|| format!("invalid configuration {}", config.display()))?;
+    Ok((c, s))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Runs a parsed command line. `Err` means the command or configuration
+/// was wrong (exit 2).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { config } => {
+            let (c, s) = load(&config)?;
+            let rt = runtime()?;
+            rt.block_on(async {
+                let pipeline = Pipeline::new(c, s).context("cannot start")?;
+                crate::intake::run_daemon(&pipeline, shutdown_signal())
+                    .await
+                    .context("the inbox watcher failed")?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Process { config, paths } => {
+            let (c, s) = load(&config)?;
+            for p in &paths {
+                if !p.is_file() {
+                    anyhow::bail!("{} is not a file", p.display());
+                }
+            }
+            let rt = runtime()?;
+            rt.block_on(async {
+                let pipeline = Pipeline::new(c, s).context("cannot start")?;
+                let mut all_applied = true;
+                for p in &paths {
+                    let claimed = pipeline
+                        .spool()
+                        .copy_in(p)
+                        .with_context(|| format!("cannot copy {} into the spool", p.display()))?;
+                    match pipeline.process(&claimed).await {
+                        FileResult::Filed { status, path } => {
+                            println!(
+                                "{}: {} -> {}",
+                                p.display(),
+                                status_word(status),
+                                path.display()
+                            );
+                            all_applied &= status == Status::Applied;
+                        }
+                        FileResult::Deferred { reason } => {
+                            println!(
+                                "{}: not processed, left in {} ({reason})",
+                                p.display(),
+                                claimed.display()
+                            );
+                            all_applied = false;
+                        }
+                    }
+                }
+                Ok(if all_applied {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(FILE_NOT_APPLIED)
+                })
+            })
+        }
+        Command::Check { config, paths } => {
+            let (c, s) = load(&config)?;
+            let rt = runtime()?;
+            rt.block_on(async {
+                let pipeline = Pipeline::new(c, s).context("cannot start")?;
+                let mut all_ok = true;
+                for p in &paths {
+                    match pipeline.check(p).await {
+                        Ok((text, ok)) => {
+                            print!("{text}");
+                            all_ok &= ok;
+                        }
+                        Err(e) => {
+                            println!("{}: cannot plan: {}", p.display(), crate::error_chain(&e));
+                            all_ok = false;
+                        }
+                    }
+                }
+                Ok(if all_ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(FILE_NOT_APPLIED)
+                })
+            })
+        }
+    }
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Applied => "applied",
+        Status::Rejected => "rejected",
+        Status::Failed => "failed",
+    }
+}

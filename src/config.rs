@@ -31,7 +31,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key, problem: problem.into() }
+    ConfigError::Invalid {
+        key,
+        problem: problem.into(),
+    }
 }
 
 /// The whole configuration file.
@@ -115,9 +118,20 @@ pub struct AccountsConfig {
 }
 
 fn default_reserved() -> Vec<String> {
-    ["postmaster", "abuse", "hostmaster", "webmaster", "admin", "administrator", "root", "noreply", "no-reply", "info"]
-        .map(String::from)
-        .to_vec()
+    [
+        "postmaster",
+        "abuse",
+        "hostmaster",
+        "webmaster",
+        "admin",
+        "administrator",
+        "root",
+        "noreply",
+        "no-reply",
+        "info",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -154,7 +168,10 @@ impl Config {
     /// Reads and parses a config file; relative paths in it are taken
     /// relative to the file's folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::parse(&text, base)
     }
@@ -180,11 +197,20 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         if self.directory.profile != "openldap" {
-            return Err(invalid("directory.profile", format!("unknown profile {:?} (supported: \"openldap\")", self.directory.profile)));
+            return Err(invalid(
+                "directory.profile",
+                format!(
+                    "unknown profile {:?} (supported: \"openldap\")",
+                    self.directory.profile
+                ),
+            ));
         }
         let url = &self.directory.url;
         if !(url.starts_with("ldap://") || url.starts_with("ldapi://")) {
-            return Err(invalid("directory.url", format!("{url:?} must start with ldap:// or ldapi://")));
+            return Err(invalid(
+                "directory.url",
+                format!("{url:?} must start with ldap:// or ldapi://"),
+            ));
         }
         for (key, dn) in [
             ("directory.bind_dn", &self.directory.bind_dn),
@@ -196,14 +222,28 @@ impl Config {
             }
         }
         let d = &self.accounts.domain;
-        if d.is_empty() || !d.contains('.') || !d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
-            return Err(invalid("accounts.domain", format!("{d:?} is not a domain name")));
+        if d.is_empty()
+            || !d.contains('.')
+            || !d
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err(invalid(
+                "accounts.domain",
+                format!("{d:?} is not a domain name"),
+            ));
         }
         if self.mail.transport == Transport::Smtp {
-            let url = self.mail.smtp_url.as_deref().ok_or_else(|| invalid("mail.smtp_url", "required when transport = \"smtp\""))?;
+            let url =
+                self.mail.smtp_url.as_deref().ok_or_else(|| {
+                    invalid("mail.smtp_url", "required when transport = \"smtp\"")
+                })?;
             parse_smtp_url(url)?;
         }
-        self.mail.from.parse::<lettre::message::Mailbox>().map_err(|e| invalid("mail.from", e.to_string()))?;
+        self.mail
+            .from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| invalid("mail.from", e.to_string()))?;
         self.mail
             .default_recipient
             .parse::<lettre::message::Mailbox>()
@@ -220,15 +260,25 @@ impl Config {
 
     /// Where `.eml` files go with the `file` transport.
     pub fn mail_file_dir(&self) -> PathBuf {
-        self.mail.file_dir.clone().unwrap_or_else(|| self.inbox.state_dir.join("mail"))
+        self.mail
+            .file_dir
+            .clone()
+            .unwrap_or_else(|| self.inbox.state_dir.join("mail"))
     }
 
     /// Local parts that are never issued: the configured ones and those of
     /// every address in `[mail]` that lies in our domain.
     pub fn reserved_addresses(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.accounts.reserved.iter().map(|r| r.to_ascii_lowercase()).collect();
+        let mut out: Vec<String> = self
+            .accounts
+            .reserved
+            .iter()
+            .map(|r| r.to_ascii_lowercase())
+            .collect();
         let suffix = format!("@{}", self.accounts.domain.to_ascii_lowercase());
-        let addrs = std::iter::once(&self.mail.from).chain(std::iter::once(&self.mail.default_recipient)).chain(self.mail.units.values());
+        let addrs = std::iter::once(&self.mail.from)
+            .chain(std::iter::once(&self.mail.default_recipient))
+            .chain(self.mail.units.values());
         for a in addrs {
             if let Ok(m) = a.parse::<lettre::message::Mailbox>() {
                 let email = m.email.to_string().to_ascii_lowercase();
@@ -248,7 +298,11 @@ pub fn parse_smtp_url(url: &str) -> Result<(String, u16), ConfigError> {
         .ok_or_else(|| invalid("mail.smtp_url", format!("{url:?} must start with smtp://")))?;
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().map_err(|_| invalid("mail.smtp_url", format!("bad port in {url:?}")))?),
+        Some((h, p)) => (
+            h,
+            p.parse()
+                .map_err(|_| invalid("mail.smtp_url", format!("bad port in {url:?}")))?,
+        ),
         None => (rest, 25),
     };
     if host.is_empty() {
@@ -274,16 +328,33 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     pub fn load(config: &Config) -> Result<Secrets, ConfigError> {
         let read = |key: &'static str, path: &Path| {
-            std::fs::read(path).map_err(|source| ConfigError::Secret { key, path: path.into(), source })
+            std::fs::read(path).map_err(|source| ConfigError::Secret {
+                key,
+                path: path.into(),
+                source,
+            })
         };
-        let pw = read("directory.bind_password_file", &config.directory.bind_password_file)?;
-        let pw = String::from_utf8(pw).map_err(|_| invalid("directory.bind_password_file", "the file is not UTF-8 text"))?;
+        let pw = read(
+            "directory.bind_password_file",
+            &config.directory.bind_password_file,
+        )?;
+        let pw = String::from_utf8(pw)
+            .map_err(|_| invalid("directory.bind_password_file", "the file is not UTF-8 text"))?;
         let pw = pw.trim_end_matches(['\n', '\r']).to_string();
-        let key = read("accounts.id_hash_key_file", &config.accounts.id_hash_key_file)?;
+        let key = read(
+            "accounts.id_hash_key_file",
+            &config.accounts.id_hash_key_file,
+        )?;
         if key.len() < 16 {
-            return Err(invalid("accounts.id_hash_key_file", "the key must be at least 16 bytes"));
+            return Err(invalid(
+                "accounts.id_hash_key_file",
+                "the key must be at least 16 bytes",
+            ));
         }
-        Ok(Secrets { bind_password: SecretString::from(pw), id_hash_key: SecretBox::new(Box::new(key)) })
+        Ok(Secrets {
+            bind_password: SecretString::from(pw),
+            id_hash_key: SecretBox::new(Box::new(key)),
+        })
     }
 }
 
@@ -324,7 +395,10 @@ default_recipient = "vhtt@bacninh.gov.vn"
         assert_eq!(c.inbox.state_dir, Path::new("/var/lib/mailprov"));
         assert_eq!(c.inbox.settle_ms, 2000);
         assert_eq!(c.directory.profile, "openldap");
-        assert_eq!(parse_smtp_url(c.mail.smtp_url.as_deref().unwrap()).unwrap(), ("127.0.0.1".into(), 2525));
+        assert_eq!(
+            parse_smtp_url(c.mail.smtp_url.as_deref().unwrap()).unwrap(),
+            ("127.0.0.1".into(), 2525)
+        );
         let reserved = c.reserved_addresses();
         assert!(reserved.contains(&"vhtt".to_string()) && reserved.contains(&"tnmt".to_string()));
     }
@@ -339,15 +413,30 @@ default_recipient = "vhtt@bacninh.gov.vn"
     #[test]
     fn smtp_needs_a_url_and_profile_must_be_known() {
         let text = GOOD.replace("smtp_url = \"smtp://127.0.0.1:2525\"", "");
-        assert!(matches!(Config::parse(&text, Path::new("/")), Err(ConfigError::Invalid { key: "mail.smtp_url", .. })));
+        assert!(matches!(
+            Config::parse(&text, Path::new("/")),
+            Err(ConfigError::Invalid {
+                key: "mail.smtp_url",
+                ..
+            })
+        ));
         let text = GOOD.replace("[directory]", "[directory]\nprofile = \"zimbra\"");
-        assert!(matches!(Config::parse(&text, Path::new("/")), Err(ConfigError::Invalid { key: "directory.profile", .. })));
+        assert!(matches!(
+            Config::parse(&text, Path::new("/")),
+            Err(ConfigError::Invalid {
+                key: "directory.profile",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn missing_secret_file_names_the_key() {
         let c = Config::parse(GOOD, Path::new("/nonexistent")).unwrap();
         let e = Secrets::load(&c).unwrap_err();
-        assert!(e.to_string().contains("directory.bind_password_file"), "{e}");
+        assert!(
+            e.to_string().contains("directory.bind_password_file"),
+            "{e}"
+        );
     }
 }

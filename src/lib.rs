@@ -26,3 +26,16 @@ pub mod plan;
 pub mod report;
 pub mod text;
 pub mod validate;
+
+/// An error and all its causes on one line (`a: b: c`), for logs and
+/// messages: the chain is what tells an operator what to fix.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}

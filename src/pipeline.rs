@@ -1,1 +1,579 @@
+//! The pipeline of one file, from claimed bytes to a filed report:
+//! read → interpret → validate → snapshot → plan → apply → confirm → file.
+//! Shared by `run`, `process` and (up to the plan) `check`.
 
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, Secrets};
+use crate::confirm::{self, Delivery, Mailer};
+use crate::directory::{Applied, Directory, DirectoryError, LdapDirectory, Profile};
+use crate::forms::{self, Column, Form, FormKind};
+use crate::identity::IdHasher;
+use crate::intake::Spool;
+use crate::journal::{Event, Journal};
+use crate::model::{Request, RowError};
+use crate::plan::{self, AccountChange, Operation, Plan, PlanSettings, Step};
+use crate::report::{FileOutcome, RowResult, Status};
+use crate::validate::{self, Rules};
+
+/// Why the pipeline could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot prepare the spool folders under {0}")]
+    Spool(PathBuf, #[source] std::io::Error),
+    #[error("cannot open the journal in {0}")]
+    Journal(PathBuf, #[source] std::io::Error),
+    #[error("mail settings are not usable")]
+    Mail(#[from] confirm::MailError),
+}
+
+/// What became of a file.
+#[derive(Debug)]
+pub enum FileResult {
+    /// Filed in done/ (applied) or rejected/ with its report.
+    Filed { status: Status, path: PathBuf },
+    /// Left in processing/ to be tried again (directory unreachable…).
+    Deferred { reason: String },
+}
+
+/// A reason to stop working on a file for now and try again later.
+struct Defer(String);
+
+/// Everything one deployment needs to process files.
+pub struct Pipeline {
+    /// The configuration, checked.
+    config: Config,
+    /// LDAP bind password.
+    bind_password: secrecy::SecretString,
+    /// Hashes ID numbers with the deployment's key.
+    hasher: IdHasher,
+    /// The spool folders.
+    spool: Spool,
+    /// Sends confirmations.
+    mailer: Mailer,
+    /// What planning needs from the config.
+    plan_settings: PlanSettings,
+    /// Attribute names of the mail stack.
+    profile: Profile,
+    /// The journal; a mutex because `&self` methods append to it.
+    journal: Mutex<Journal>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now() -> String {
+    chrono::Local::now()
+        .format("%d/%m/%Y %H:%M:%S %z")
+        .to_string()
+}
+
+impl Pipeline {
+    pub fn new(config: Config, secrets: Secrets) -> Result<Pipeline, SetupError> {
+        let spool = Spool::new(&config.inbox.dir, &config.inbox.state_dir);
+        spool
+            .ensure()
+            .map_err(|e| SetupError::Spool(spool.state_dir.clone(), e))?;
+        let journal = Journal::open(&spool.state_dir)
+            .map_err(|e| SetupError::Journal(spool.state_dir.clone(), e))?;
+        let mailer = Mailer::new(&config, spool.outbox.clone())?;
+        let plan_settings = PlanSettings {
+            domain: config.accounts.domain.to_ascii_lowercase(),
+            people_base: config.directory.people_base.clone(),
+            archive_base: config.directory.archive_base.clone(),
+            reserved: config.reserved_addresses(),
+        };
+        let profile = Profile::by_name(&config.directory.profile).unwrap_or(Profile::OPENLDAP);
+        let Secrets {
+            bind_password,
+            id_hash_key,
+        } = secrets;
+        Ok(Pipeline {
+            config,
+            bind_password,
+            hasher: IdHasher::new(id_hash_key),
+            spool,
+            mailer,
+            plan_settings,
+            profile,
+            journal: Mutex::new(journal),
+        })
+    }
+
+    pub fn spool(&self) -> &Spool {
+        &self.spool
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn journal(&self, event: Event) {
+        let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = j.record(event) {
+            tracing::error!(error = %e, journal = %j.file_path().display(), "cannot write the journal");
+        }
+    }
+
+    async fn connect(&self) -> Result<LdapDirectory, DirectoryError> {
+        let d = &self.config.directory;
+        LdapDirectory::connect(crate::directory::LdapSettings {
+            url: &d.url,
+            bind_dn: &d.bind_dn,
+            bind_password: &self.bind_password,
+            people_base: &d.people_base,
+            archive_base: &d.archive_base,
+            domain: &self.config.accounts.domain,
+            profile: self.profile.clone(),
+            timeout: Duration::from_secs(d.timeout_secs),
+        })
+        .await
+    }
+
+    fn rules(&self) -> Rules<'_> {
+        Rules {
+            domain: &self.plan_settings.domain,
+            hasher: &self.hasher,
+            today: chrono::Local::now().date_naive(),
+        }
+    }
+
+    /// Reads and checks a file: the form and its requests, or the outcome
+    /// of a rejection already filled in.
+    fn read_and_validate(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        outcome: &mut FileOutcome,
+    ) -> Option<(Form, Vec<Request>)> {
+        let form = match forms::read(name, bytes).and_then(|doc| forms::interpret(&doc)) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(file = %name, error = %e, "file cannot be read as a request form");
+                outcome.file_error = Some(e.vietnamese());
+                return None;
+            }
+        };
+        outcome.kind = Some(form.kind);
+        outcome.meta = form.meta.clone();
+        outcome.unit = form.requesting_unit();
+        outcome.warnings = form.warnings.clone();
+        match validate::validate(&form, &self.rules()) {
+            Ok(requests) => Some((form, requests)),
+            Err(errors) => {
+                tracing::info!(file = %name, errors = errors.len(), "rows are invalid; file rejected");
+                outcome.errors = errors;
+                None
+            }
+        }
+    }
+
+    /// Runs the whole pipeline on a file already in processing/.
+    pub async fn process(&self, path: &Path) -> FileResult {
+        let name = Spool::original_name(path);
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                return FileResult::Deferred {
+                    reason: format!("cannot read {}: {e}", path.display()),
+                }
+            }
+        };
+        let sha = sha256_hex(&bytes);
+        tracing::info!(file = %name, sha256 = %&sha[..16], "processing");
+        self.journal(Event::FileClaimed {
+            sha256: sha.clone(),
+            name: name.clone(),
+        });
+
+        let mut outcome = FileOutcome::new(&name, &sha);
+        let mut candidates = Vec::new();
+        if let Err(Defer(reason)) = self.work(&bytes, &mut outcome, &mut candidates).await {
+            tracing::warn!(file = %name, %reason, "file left in processing/ to be retried");
+            return FileResult::Deferred { reason };
+        }
+
+        // Confirm.
+        match confirm::recipient(&self.config, &candidates) {
+            Ok(to) => {
+                let stem = Path::new(&name)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let stem: String = stem
+                    .chars()
+                    .map(|c| {
+                        if c.is_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                match confirm::compose(&outcome, &self.mailer.from, &to, &self.mailer.signer) {
+                    Ok(msg) => match self.mailer.send(&msg, &stem).await {
+                        Ok(Delivery::Sent) => {
+                            tracing::info!(file = %name, to = %to.mailbox.email, "confirmation sent")
+                        }
+                        Ok(Delivery::Written(p)) => {
+                            tracing::info!(file = %name, to = %to.mailbox.email, mail = %p.display(), "confirmation written")
+                        }
+                        Ok(Delivery::Queued(p)) => {
+                            tracing::warn!(file = %name, mail = %p.display(), "confirmation queued in the outbox")
+                        }
+                        Err(e) => {
+                            tracing::error!(file = %name, error = %crate::error_chain(&e), "confirmation could not be sent or saved")
+                        }
+                    },
+                    Err(e) => {
+                        tracing::error!(file = %name, error = %crate::error_chain(&e), "confirmation could not be built")
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(file = %name, error = %crate::error_chain(&e), "no recipient for the confirmation")
+            }
+        }
+
+        // File away with the report.
+        let report = outcome.report_text(&now());
+        let status = outcome.status;
+        let filed = match self.spool.file_away(path, status, &report) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(file = %name, error = %e, "cannot file the request away; it stays in processing/");
+                return FileResult::Deferred {
+                    reason: format!("cannot file away: {e}"),
+                };
+            }
+        };
+        let status_word = match status {
+            Status::Applied => "applied",
+            Status::Rejected => "rejected",
+            Status::Failed => "failed",
+        };
+        self.journal(Event::FileFinished {
+            sha256: sha,
+            status: status_word.into(),
+        });
+        tracing::info!(file = %name, status = status_word, filed = %filed.display(), "done");
+        FileResult::Filed {
+            status,
+            path: filed,
+        }
+    }
+
+    async fn work(
+        &self,
+        bytes: &[u8],
+        outcome: &mut FileOutcome,
+        candidates: &mut Vec<String>,
+    ) -> Result<(), Defer> {
+        outcome.status = Status::Rejected;
+        let applied_before = Journal::applied_files(&self.spool.state_dir)
+            .map_err(|e| Defer(format!("cannot read the journal: {e}")))?;
+        let name = outcome.file_name.clone();
+        let parsed = self.read_and_validate(&name, bytes, outcome);
+        if let Some(u) = &outcome.meta.issuing_unit {
+            candidates.push(u.clone());
+        }
+        if let Some(u) = &outcome.unit {
+            candidates.push(u.clone());
+        }
+        if applied_before.contains(&outcome.sha256) {
+            tracing::warn!(file = %name, "same content as a file applied before; not applied again");
+            outcome.errors.clear();
+            outcome.file_error = Some(
+                "tệp có nội dung trùng hoàn toàn với một tệp đã được xử lý trước đây nên không được áp dụng lại".into(),
+            );
+            return Ok(());
+        }
+        let Some((_form, requests)) = parsed else {
+            return Ok(());
+        };
+
+        let mut dir = self
+            .connect()
+            .await
+            .map_err(|e| Defer(crate::error_chain(&e)))?;
+        let snapshot = dir
+            .snapshot()
+            .await
+            .map_err(|e| Defer(crate::error_chain(&e)))?;
+        let plan = match plan::plan(&requests, &snapshot, &self.plan_settings) {
+            Ok(p) => p,
+            Err(errors) => {
+                tracing::info!(file = %name, errors = errors.len(), "rows cannot be carried out; file rejected");
+                outcome.errors = errors;
+                dir.close().await;
+                return Ok(());
+            }
+        };
+        let result = self.apply(&mut dir, &requests, &plan, outcome).await;
+        dir.close().await;
+        result
+    }
+
+    async fn apply<D: Directory>(
+        &self,
+        dir: &mut D,
+        requests: &[Request],
+        plan: &Plan,
+        outcome: &mut FileOutcome,
+    ) -> Result<(), Defer> {
+        let domain = &self.plan_settings.domain;
+        let mail = |uid: &str| format!("{uid}@{domain}");
+        let mut failed = false;
+        for (request, planned) in requests.iter().zip(&plan.rows) {
+            let subject = match request {
+                Request::Account(r) => r.person.full_name.clone(),
+                Request::Change(r) => mail(&r.account),
+            };
+            let action = match request {
+                Request::Account(r) => r.action.vietnamese().to_string(),
+                Request::Change(r) => format!("Thay đổi {}", r.field.vietnamese().to_lowercase()),
+            };
+            let mut result = RowResult {
+                row: planned.row.clone(),
+                subject,
+                text: String::new(),
+                address: None,
+                initial_password: None,
+            };
+            let op = match &planned.step {
+                Step::Nothing(reason) => {
+                    result.text = format!("{action}: không có thay đổi — {reason}");
+                    outcome.rows.push(result);
+                    continue;
+                }
+                Step::Apply(_) if failed => {
+                    result.text = format!("{action}: chưa thực hiện do dòng trước bị lỗi");
+                    outcome.rows.push(result);
+                    continue;
+                }
+                Step::Apply(op) => op,
+            };
+            let sha = outcome.sha256.clone();
+            let described = op.describe();
+            let password = matches!(op, Operation::Create(_)).then(crate::password::generate);
+            let hash = password.as_ref().map(crate::password::hash_for_ldap);
+            self.journal(Event::OpStarted {
+                sha256: sha.clone(),
+                op: described.clone(),
+            });
+            match dir.apply(op, hash.as_deref()).await {
+                Ok(applied) => {
+                    tracing::info!(op = %described, already = (applied == Applied::AlreadyDone), "applied");
+                    self.journal(Event::OpDone {
+                        sha256: sha,
+                        op: described,
+                        already: applied == Applied::AlreadyDone,
+                    });
+                    let already =
+                        if applied == Applied::AlreadyDone && !matches!(op, Operation::Create(_)) {
+                            " (đã có hiệu lực từ trước)"
+                        } else {
+                            ""
+                        };
+                    result.text = format!("{action}: {}{already}", done_text(op, &mail));
+                    if let Operation::Create(a) = op {
+                        result.address = Some(mail(&a.uid));
+                        result.initial_password = password;
+                    }
+                }
+                Err(e) => {
+                    let chain = crate::error_chain(&e);
+                    self.journal(Event::OpFailed {
+                        sha256: sha,
+                        op: described.clone(),
+                        error: chain.clone(),
+                    });
+                    if e.is_transient() {
+                        return Err(Defer(chain));
+                    }
+                    tracing::error!(op = %described, error = %chain, "the directory refused an operation");
+                    failed = true;
+                    let code = e
+                        .result_code()
+                        .map(|c| format!(" (mã lỗi LDAP {c})"))
+                        .unwrap_or_default();
+                    result.text = format!(
+                        "{action}: không thực hiện được, hệ thống thư điện tử từ chối{code}"
+                    );
+                    outcome.file_error = Some(format!(
+                        "hệ thống thư điện tử từ chối thao tác ở {}{code}; các dòng sau đó chưa được thực hiện",
+                        planned.row.to_string().to_lowercase()
+                    ));
+                }
+            }
+            outcome.rows.push(result);
+        }
+        outcome.status = if failed {
+            Status::Failed
+        } else {
+            Status::Applied
+        };
+        Ok(())
+    }
+
+    /// `mailprov check`: parse, validate and plan against the live
+    /// directory; change nothing. Returns the text to print and whether the
+    /// file would be applied.
+    pub async fn check(&self, path: &Path) -> Result<(String, bool), DirectoryError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut out = String::new();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => return Ok((format!("{name}: cannot read: {e}\n"), false)),
+        };
+        let mut outcome = FileOutcome::new(&name, &sha256_hex(&bytes));
+        let _ = writeln!(out, "== {name}");
+        let form = forms::read(&name, &bytes).and_then(|doc| forms::interpret(&doc));
+        let form = match form {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(out, "cannot read: {e}\n  → {}", e.vietnamese());
+                return Ok((out, false));
+            }
+        };
+        print_form(&form, &mut out);
+        let requests = match self.read_and_validate(&name, &bytes, &mut outcome) {
+            Some((_, r)) => r,
+            None => {
+                print_errors(&outcome.errors, &mut out);
+                return Ok((out, false));
+            }
+        };
+        let mut dir = self.connect().await?;
+        let snapshot = dir.snapshot().await?;
+        dir.close().await;
+        match plan::plan(&requests, &snapshot, &self.plan_settings) {
+            Ok(plan) => {
+                let _ = writeln!(
+                    out,
+                    "\nPlan ({} operations, nothing changed):",
+                    plan.operations().count()
+                );
+                for r in &plan.rows {
+                    let what = match &r.step {
+                        Step::Apply(op) => op.describe(),
+                        Step::Nothing(reason) => format!("nothing: {reason}"),
+                    };
+                    let _ = writeln!(out, "  {}: {what}", r.row);
+                }
+                Ok((out, true))
+            }
+            Err(errors) => {
+                print_errors(&errors, &mut out);
+                Ok((out, false))
+            }
+        }
+    }
+}
+
+fn print_errors(errors: &[RowError], out: &mut String) {
+    let _ = writeln!(out, "\nRejected, {} row error(s):", errors.len());
+    for e in errors {
+        let _ = writeln!(out, "  {e}");
+    }
+}
+
+/// The table as read, IDs masked, columns aligned by characters.
+fn print_form(form: &Form, out: &mut String) {
+    let kind = match form.kind {
+        FormKind::Accounts => "Form 1 (create / lock / unlock / delete)",
+        FormKind::Changes => "Form 2 (change of information)",
+    };
+    let _ = writeln!(out, "form: {kind}");
+    let _ = writeln!(
+        out,
+        "document number: {}",
+        form.meta.doc_number.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(
+        out,
+        "requesting unit: {}",
+        form.requesting_unit().as_deref().unwrap_or("-")
+    );
+    for w in &form.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    let columns: Vec<Column> = match form.kind {
+        FormKind::Accounts => vec![
+            Column::Stt,
+            Column::Name,
+            Column::BirthDate,
+            Column::Gender,
+            Column::Id,
+            Column::Title,
+            Column::Unit,
+            Column::Action,
+        ],
+        FormKind::Changes => vec![Column::Stt, Column::What, Column::NewValue, Column::Note],
+    };
+    let cell = |r: &forms::FormRow, c: Column| {
+        let t = r.get(c).replace('\n', " ");
+        if c == Column::Id {
+            crate::identity::mask(&t)
+        } else {
+            t
+        }
+    };
+    let mut rows: Vec<Vec<String>> = vec![std::iter::once("#".to_string())
+        .chain(columns.iter().map(|c| format!("{c:?}")))
+        .collect()];
+    for r in &form.rows {
+        rows.push(
+            std::iter::once(r.row.index.to_string())
+                .chain(columns.iter().map(|c| cell(r, *c)))
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..=columns.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(t, w)| format!("{t}{}", " ".repeat(w - t.chars().count())))
+            .collect();
+        let _ = writeln!(out, "  {}", line.join(" | ").trim_end());
+    }
+}
+
+/// What an applied operation did, in Vietnamese.
+fn done_text(op: &Operation, mail: &dyn Fn(&str) -> String) -> String {
+    match op {
+        Operation::Create(a) => format!("đã tạo tài khoản {}", mail(&a.uid)),
+        Operation::Lock { uid, .. } => format!("đã khóa tài khoản {}", mail(uid)),
+        Operation::Unlock { uid, .. } => format!("đã mở khóa tài khoản {}", mail(uid)),
+        Operation::Archive { uid, .. } => format!(
+            "đã hủy tài khoản {} (tài khoản bị khóa và chuyển vào lưu trữ; địa chỉ không cấp lại cho người khác)",
+            mail(uid)
+        ),
+        Operation::Modify { change, .. } => match change {
+            AccountChange::Name { full_name, .. } => format!("đã đổi họ và tên thành \"{full_name}\" (địa chỉ thư giữ nguyên)"),
+            AccountChange::Title(t) => format!("đã đổi chức vụ thành \"{t}\""),
+            AccountChange::Unit(u) => format!("đã đổi đơn vị công tác thành \"{u}\""),
+            AccountChange::IdHash(_) => "đã cập nhật số CMT/CCCD".into(),
+        },
+        Operation::Rename { uid, new_uid, .. } => format!(
+            "đã đổi địa chỉ thư thành {}; địa chỉ cũ {} vẫn tiếp tục nhận thư",
+            mail(new_uid),
+            mail(uid)
+        ),
+    }
+}

@@ -1,1 +1,375 @@
+//! The confirm stage: one mail per request file to the unit that sent it,
+//! in Vietnamese, text and HTML, listing each row's result (or each row
+//! error of a rejected file). Sent over SMTP or written as `.eml` files.
 
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::{parse_smtp_url, Config, Transport};
+use crate::report::{FileOutcome, Status};
+use crate::text::key;
+
+/// Why a confirmation could not be built or sent.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("cannot build the confirmation mail")]
+    Build(#[from] lettre::error::Error),
+    #[error("bad mail address {0:?}")]
+    Address(String),
+    #[error("SMTP delivery failed")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("cannot write mail file {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where a confirmation goes and whom it greets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub mailbox: Mailbox,
+    /// The unit's name as configured (or as the file wrote it).
+    pub unit: Option<String>,
+}
+
+/// Finds the requesting unit's address in `[mail.units]` (names match
+/// ignoring case, NFC/NFD and spacing), else `default_recipient`.
+pub fn recipient(config: &Config, candidates: &[String]) -> Result<Recipient, MailError> {
+    for c in candidates {
+        let k = key(c);
+        if let Some((name, addr)) = config.mail.units.iter().find(|(name, _)| key(name) == k) {
+            let mailbox = addr.parse().map_err(|_| MailError::Address(addr.clone()))?;
+            return Ok(Recipient {
+                mailbox,
+                unit: Some(name.clone()),
+            });
+        }
+    }
+    let addr = &config.mail.default_recipient;
+    let mailbox = addr.parse().map_err(|_| MailError::Address(addr.clone()))?;
+    Ok(Recipient {
+        mailbox,
+        unit: candidates.first().cloned(),
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The city's password rule, as the unit reads it.
+pub const PASSWORD_NOTE: &str = "Mật khẩu ban đầu chỉ dùng cho lần đăng nhập đầu tiên: khi đăng nhập, hệ thống bắt buộc đổi mật khẩu ngay. Mật khẩu mới phải có ít nhất 8 ký tự, gồm chữ hoa, chữ thường, chữ số và ít nhất một ký tự đặc biệt trong các ký tự ! @ # % $ * &. Đề nghị đơn vị chuyển mật khẩu ban đầu riêng cho từng người, không chuyển tiếp thư này.";
+
+/// Builds the confirmation of one file.
+pub fn compose(
+    outcome: &FileOutcome,
+    from: &Mailbox,
+    to: &Recipient,
+    signer: &str,
+) -> Result<Message, MailError> {
+    let doc = outcome.document_label();
+    let subject = match outcome.status {
+        Status::Applied => format!("Kết quả xử lý {doc} về tài khoản thư điện tử công vụ"),
+        Status::Rejected => {
+            format!("Trả lại {doc}: danh sách đề nghị tài khoản thư điện tử chưa được xử lý")
+        }
+        Status::Failed => {
+            format!("Kết quả xử lý chưa trọn vẹn {doc} về tài khoản thư điện tử công vụ")
+        }
+    };
+    let greeting = format!(
+        "Kính gửi: {}",
+        to.unit.clone().unwrap_or_else(|| "Quý đơn vị".into())
+    );
+    let intro = match outcome.status {
+        Status::Applied => format!(
+            "{signer} đã xử lý {doc} (tệp {}) đề nghị về tài khoản thư điện tử công vụ. Kết quả từng dòng như sau:",
+            outcome.file_name
+        ),
+        Status::Rejected => format!(
+            "{doc} (tệp {}) chưa được xử lý. Không có thay đổi nào được thực hiện đối với các tài khoản trong danh sách.",
+            outcome.file_name
+        ),
+        Status::Failed => format!(
+            "{doc} (tệp {}) mới được xử lý một phần do hệ thống thư điện tử báo lỗi. Bộ phận kỹ thuật đã được thông báo; kết quả từng dòng như sau:",
+            outcome.file_name
+        ),
+    };
+    let intro = capitalise(&intro);
+    let has_passwords = outcome.rows.iter().any(|r| r.initial_password.is_some());
+
+    let mut text = String::new();
+    let mut html = String::from("<html><body style=\"font-family: Arial, sans-serif\">");
+    let _ = writeln!(text, "{greeting}\n\n{intro}\n");
+    let _ = write!(
+        html,
+        "<p>{}</p><p>{}</p>",
+        html_escape(&greeting),
+        html_escape(&intro)
+    );
+
+    if let Some(e) = &outcome.file_error {
+        let _ = writeln!(text, "Lý do: {e}\n");
+        let _ = write!(html, "<p><b>Lý do:</b> {}</p>", html_escape(e));
+    }
+    if !outcome.errors.is_empty() {
+        let _ = writeln!(
+            text,
+            "Danh sách có {} lỗi; đề nghị đơn vị sửa các dòng sau và gửi lại toàn bộ danh sách:",
+            outcome.errors.len()
+        );
+        let _ = write!(
+            html,
+            "<p>Danh sách có {} lỗi; đề nghị đơn vị sửa các dòng sau và gửi lại toàn bộ danh sách:</p><table border=\"1\" cellpadding=\"4\" style=\"border-collapse: collapse\"><tr><th>Dòng</th><th>Lỗi</th></tr>",
+            outcome.errors.len()
+        );
+        for e in &outcome.errors {
+            let _ = writeln!(text, "  - {}: {}", e.row, e.message);
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                html_escape(&e.row.to_string()),
+                html_escape(&e.message)
+            );
+        }
+        html.push_str("</table>");
+        text.push('\n');
+    }
+    if !outcome.rows.is_empty() {
+        let _ = write!(
+            html,
+            "<table border=\"1\" cellpadding=\"4\" style=\"border-collapse: collapse\"><tr><th>Dòng</th><th>Nội dung</th><th>Kết quả</th><th>Địa chỉ thư</th><th>Mật khẩu ban đầu</th></tr>"
+        );
+        for r in &outcome.rows {
+            let _ = write!(text, "  - {} — {}: {}", r.row, r.subject, r.text);
+            if let Some(pw) = &r.initial_password {
+                let _ = write!(text, "\n      Mật khẩu ban đầu: {}", pw.expose_secret());
+            }
+            text.push('\n');
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                html_escape(&r.row.to_string()),
+                html_escape(&r.subject),
+                html_escape(&r.text),
+                html_escape(r.address.as_deref().unwrap_or("")),
+                html_escape(
+                    r.initial_password
+                        .as_ref()
+                        .map(|p| p.expose_secret())
+                        .unwrap_or("")
+                )
+            );
+        }
+        html.push_str("</table>");
+        text.push('\n');
+    }
+    if has_passwords {
+        let _ = writeln!(text, "Lưu ý: {PASSWORD_NOTE}\n");
+        let _ = write!(html, "<p><b>Lưu ý:</b> {}</p>", html_escape(PASSWORD_NOTE));
+    }
+    let _ = writeln!(text, "Trân trọng,\n{signer}");
+    let _ = write!(
+        html,
+        "<p>Trân trọng,<br>{}</p></body></html>",
+        html_escape(signer)
+    );
+
+    let msg = Message::builder()
+        .from(from.clone())
+        .to(to.mailbox.clone())
+        .subject(subject)
+        .multipart(MultiPart::alternative_plain_html(text, html))?;
+    Ok(msg)
+}
+
+fn capitalise(s: &str) -> String {
+    let mut cs = s.chars();
+    match cs.next() {
+        Some(c) => c.to_uppercase().chain(cs).collect(),
+        None => String::new(),
+    }
+}
+
+/// How a mail left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Accepted by the SMTP relay.
+    Sent,
+    /// Written as an `.eml` file (transport `file`).
+    Written(PathBuf),
+    /// The relay could not be reached; kept in the outbox.
+    Queued(PathBuf),
+}
+
+/// Sends confirmations.
+pub struct Mailer {
+    /// SMTP relay, or `None` for the file transport.
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// Where `.eml` files go with the file transport.
+    file_dir: PathBuf,
+    /// Where mails wait when the relay cannot be reached.
+    outbox: PathBuf,
+    /// Sender of every confirmation.
+    pub from: Mailbox,
+    /// The sender's display name, used to sign the mail.
+    pub signer: String,
+}
+
+impl Mailer {
+    pub fn new(config: &Config, outbox: PathBuf) -> Result<Mailer, MailError> {
+        let from: Mailbox = config
+            .mail
+            .from
+            .parse()
+            .map_err(|_| MailError::Address(config.mail.from.clone()))?;
+        let signer = from
+            .name
+            .clone()
+            .unwrap_or_else(|| "Phòng Văn hóa và Thông tin".into());
+        let smtp = match config.mail.transport {
+            Transport::Smtp => {
+                let url = config.mail.smtp_url.as_deref().unwrap_or_default();
+                let (host, port) =
+                    parse_smtp_url(url).map_err(|_| MailError::Address(url.to_string()))?;
+                Some(
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                        .port(port)
+                        .timeout(Some(Duration::from_secs(30)))
+                        .build(),
+                )
+            }
+            Transport::File => None,
+        };
+        Ok(Mailer {
+            smtp,
+            file_dir: config.mail_file_dir(),
+            outbox,
+            from,
+            signer,
+        })
+    }
+
+    /// Sends (or writes) one mail. A relay that cannot be reached leaves the
+    /// mail in the outbox and says so; that is not an error of the file.
+    pub async fn send(&self, msg: &Message, stem: &str) -> Result<Delivery, MailError> {
+        match &self.smtp {
+            None => Ok(Delivery::Written(write_eml(&self.file_dir, stem, msg)?)),
+            Some(t) => match t.send(msg.clone()).await {
+                Ok(_) => Ok(Delivery::Sent),
+                Err(e) => {
+                    tracing::warn!(error = %e, "SMTP delivery failed; the mail waits in the outbox");
+                    Ok(Delivery::Queued(write_eml(&self.outbox, stem, msg)?))
+                }
+            },
+        }
+    }
+}
+
+/// Writes a mail as `<dir>/<time>-<stem>.eml`, mode 0600 (it may carry
+/// initial passwords).
+fn write_eml(dir: &Path, stem: &str, msg: &Message) -> Result<PathBuf, MailError> {
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| MailError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(err(dir))?;
+    let name = format!(
+        "{}-{}.eml",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
+        stem
+    );
+    let path = dir.join(name);
+    crate::intake::write_private(&path, &msg.formatted()).map_err(err(&path))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RowError, RowRef};
+    use crate::report::RowResult;
+    use secrecy::SecretString;
+
+    fn to() -> Recipient {
+        Recipient {
+            mailbox: "tnmt@bacninh.gov.vn".parse().unwrap(),
+            unit: Some("Phòng Tài nguyên và Môi trường".into()),
+        }
+    }
+
+    fn body(m: &Message) -> String {
+        String::from_utf8(m.formatted()).unwrap()
+    }
+
+    #[test]
+    fn applied_mail_lists_rows_passwords_and_the_rule() {
+        let mut o = FileOutcome::new("01.docx", "x");
+        o.status = Status::Applied;
+        o.meta.doc_number = Some("15/TNMT-VP".into());
+        o.rows.push(RowResult {
+            row: RowRef {
+                index: 1,
+                stt: "1".into(),
+            },
+            subject: "Nguyễn Văn An".into(),
+            text: "Cấp mới: đã tạo tài khoản annv@bacninh.gov.vn".into(),
+            address: Some("annv@bacninh.gov.vn".into()),
+            initial_password: Some(SecretString::from("Ab3#defgHJKm".to_string())),
+        });
+        let from: Mailbox = "Phòng Văn hóa và Thông tin <vhtt@bacninh.gov.vn>"
+            .parse()
+            .unwrap();
+        let m = compose(&o, &from, &to(), "Phòng Văn hóa và Thông tin").unwrap();
+        let raw = body(&m);
+        assert!(raw.contains("To: tnmt@bacninh.gov.vn"), "{raw}");
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("text/html"));
+        // Bodies are encoded; headers of the subject too. Check the parts.
+        let text = match &m.headers().get_raw("Subject") {
+            Some(s) => s.to_string(),
+            None => String::new(),
+        };
+        assert!(text.contains("15/TNMT-VP"), "{text}");
+    }
+
+    #[test]
+    fn rejected_mail_lists_every_error() {
+        let mut o = FileOutcome::new("06.docx", "x");
+        o.errors = (1..=3)
+            .map(|i| RowError {
+                row: RowRef {
+                    index: i,
+                    stt: i.to_string(),
+                },
+                message: format!("lỗi {i}"),
+            })
+            .collect();
+        let from: Mailbox = "vhtt@bacninh.gov.vn".parse().unwrap();
+        let m = compose(&o, &from, &to(), "VHTT").unwrap();
+        assert!(m.headers().get_raw("Subject").unwrap().contains("Trả lại"));
+    }
+
+    #[test]
+    fn recipient_matches_unit_names_loosely() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml"))
+                .unwrap();
+        let c = Config::parse(&text, Path::new("/")).unwrap();
+        let r = recipient(&c, &["PHÒNG TÀI NGUYÊN  VÀ MÔI TRƯỜNG".into()]).unwrap();
+        assert_eq!(r.mailbox.email.to_string(), "tnmt@bacninh.gov.vn");
+        assert_eq!(r.unit.as_deref(), Some("Phòng Tài nguyên và Môi trường"));
+        let r = recipient(&c, &["UBND phường Vũ Ninh".into()]).unwrap();
+        assert_eq!(r.mailbox.email.to_string(), "vhtt@bacninh.gov.vn");
+    }
+}

@@ -45,14 +45,25 @@ fn check(op: &str, res: LdapResult) -> Result<LdapResult, DirectoryError> {
     if res.rc == rc::SUCCESS {
         Ok(res)
     } else {
-        Err(DirectoryError::Result { op: op.to_string(), rc: res.rc, text: res.text })
+        Err(DirectoryError::Result {
+            op: op.to_string(),
+            rc: res.rc,
+            text: res.text,
+        })
     }
 }
 
 fn proto(op: &str) -> impl FnOnce(ldap3::LdapError) -> DirectoryError + '_ {
     move |source| match source {
-        ldap3::LdapError::LdapResult { result } => DirectoryError::Result { op: op.to_string(), rc: result.rc, text: result.text },
-        source => DirectoryError::Protocol { op: op.to_string(), source },
+        ldap3::LdapError::LdapResult { result } => DirectoryError::Result {
+            op: op.to_string(),
+            rc: result.rc,
+            text: result.text,
+        },
+        source => DirectoryError::Protocol {
+            op: op.to_string(),
+            source,
+        },
     }
 }
 
@@ -71,13 +82,19 @@ impl LdapDirectory {
         let settings = LdapConnSettings::new().set_conn_timeout(s.timeout);
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, s.url)
             .await
-            .map_err(|source| DirectoryError::Connect { url: s.url.to_string(), source })?;
+            .map_err(|source| DirectoryError::Connect {
+                url: s.url.to_string(),
+                source,
+            })?;
         ldap3::drive!(conn);
         let res = ldap
             .with_timeout(s.timeout)
             .simple_bind(s.bind_dn, s.bind_password.expose_secret())
             .await
-            .map_err(|source| DirectoryError::Connect { url: s.url.to_string(), source })?;
+            .map_err(|source| DirectoryError::Connect {
+                url: s.url.to_string(),
+                source,
+            })?;
         check("bind", res)?;
         Ok(LdapDirectory {
             ldap,
@@ -102,15 +119,37 @@ impl LdapDirectory {
         }
     }
 
-    async fn search_accounts(&mut self, base: &str, archived: bool) -> Result<Vec<Account>, DirectoryError> {
+    async fn search_accounts(
+        &mut self,
+        base: &str,
+        archived: bool,
+    ) -> Result<Vec<Account>, DirectoryError> {
         let p = &self.profile;
-        let attrs = vec!["uid", "mail", p.alias_attr, "cn", "title", "ou", p.id_hash_attr, p.lock_attr];
-        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(500))];
+        let attrs = vec![
+            "uid",
+            "mail",
+            p.alias_attr,
+            "cn",
+            "title",
+            "ou",
+            p.id_hash_attr,
+            p.lock_attr,
+        ];
+        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(500)),
+        ];
         let op = format!("search {base}");
         let mut stream = self
             .ldap
             .with_timeout(self.timeout)
-            .streaming_search_with(adapters, base, Scope::OneLevel, "(objectClass=inetOrgPerson)", attrs)
+            .streaming_search_with(
+                adapters,
+                base,
+                Scope::OneLevel,
+                "(objectClass=inetOrgPerson)",
+                attrs,
+            )
             .await
             .map_err(proto(&op))?;
         let mut accounts = Vec::new();
@@ -120,7 +159,10 @@ impl LdapDirectory {
         }
         let res = stream.finish().await;
         if res.rc == rc::NO_SUCH_OBJECT {
-            return Err(DirectoryError::Unexpected { op, problem: "the base entry does not exist".into() });
+            return Err(DirectoryError::Unexpected {
+                op,
+                problem: "the base entry does not exist".into(),
+            });
         }
         check(&op, res)?;
         Ok(accounts)
@@ -128,14 +170,26 @@ impl LdapDirectory {
 
     fn account_of(&self, e: SearchEntry, archived: bool) -> Account {
         let first = |attrs: &HashMap<String, Vec<String>>, a: &str| {
-            attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(a)).and_then(|(_, v)| v.first().cloned())
+            attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(a))
+                .and_then(|(_, v)| v.first().cloned())
         };
         let all = |attrs: &HashMap<String, Vec<String>>, a: &str| {
-            attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(a)).map(|(_, v)| v.clone()).unwrap_or_default()
+            attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(a))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
         };
-        let uid = first(&e.attrs, "uid").unwrap_or_default().to_ascii_lowercase();
+        let uid = first(&e.attrs, "uid")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let mut addresses: Vec<String> = Vec::new();
-        for a in all(&e.attrs, "mail").iter().chain(all(&e.attrs, self.profile.alias_attr).iter()) {
+        for a in all(&e.attrs, "mail")
+            .iter()
+            .chain(all(&e.attrs, self.profile.alias_attr).iter())
+        {
             if let Some(l) = self.local(a) {
                 if !addresses.contains(&l) {
                     addresses.push(l);
@@ -159,7 +213,11 @@ impl LdapDirectory {
     }
 
     /// Reads one entry's attributes, `None` if it does not exist.
-    async fn read(&mut self, dn: &str, attrs: &[&str]) -> Result<Option<HashMap<String, Vec<String>>>, DirectoryError> {
+    async fn read(
+        &mut self,
+        dn: &str,
+        attrs: &[&str],
+    ) -> Result<Option<HashMap<String, Vec<String>>>, DirectoryError> {
         let op = format!("read {dn}");
         let res = self
             .ldap
@@ -171,14 +229,30 @@ impl LdapDirectory {
             return Ok(None);
         }
         let (entries, _) = res.success().map_err(proto(&op))?;
-        Ok(entries.into_iter().next().map(|e| SearchEntry::construct(e).attrs))
+        Ok(entries
+            .into_iter()
+            .next()
+            .map(|e| SearchEntry::construct(e).attrs))
     }
 
-    async fn modify(&mut self, op: &str, dn: &str, mods: Vec<Mod<String>>) -> Result<LdapResult, DirectoryError> {
-        self.ldap.with_timeout(self.timeout).modify(dn, mods).await.map_err(proto(op))
+    async fn modify(
+        &mut self,
+        op: &str,
+        dn: &str,
+        mods: Vec<Mod<String>>,
+    ) -> Result<LdapResult, DirectoryError> {
+        self.ldap
+            .with_timeout(self.timeout)
+            .modify(dn, mods)
+            .await
+            .map_err(proto(op))
     }
 
-    async fn create(&mut self, a: &NewAccount, password_hash: Option<&str>) -> Result<Applied, DirectoryError> {
+    async fn create(
+        &mut self,
+        a: &NewAccount,
+        password_hash: Option<&str>,
+    ) -> Result<Applied, DirectoryError> {
         let op = format!("create {}", a.dn);
         let p = self.profile.clone();
         let hash = password_hash.ok_or_else(|| DirectoryError::Unexpected {
@@ -205,7 +279,12 @@ impl LdapDirectory {
         if !a.unit.is_empty() {
             attrs.push(("ou".into(), set(&[&a.unit])));
         }
-        let res = self.ldap.with_timeout(self.timeout).add(&a.dn, attrs).await.map_err(proto(&op))?;
+        let res = self
+            .ldap
+            .with_timeout(self.timeout)
+            .add(&a.dn, attrs)
+            .await
+            .map_err(proto(&op))?;
         if res.rc != rc::ENTRY_ALREADY_EXISTS {
             check(&op, res)?;
             return Ok(Applied::Done);
@@ -213,12 +292,19 @@ impl LdapDirectory {
         // A replay: the entry is there. It is ours only if it carries the
         // same ID hash; then give it the new initial password (the first one
         // was never confirmed to anybody) and force the change again.
-        let existing = self.read(&a.dn, &[p.id_hash_attr]).await?.unwrap_or_default();
-        let same = existing
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case(p.id_hash_attr) && v.iter().any(|h| h == &a.id_hash));
+        let existing = self
+            .read(&a.dn, &[p.id_hash_attr])
+            .await?
+            .unwrap_or_default();
+        let same = existing.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(p.id_hash_attr) && v.iter().any(|h| h == &a.id_hash)
+        });
         if !same {
-            return Err(DirectoryError::Result { op, rc: res.rc, text: res.text });
+            return Err(DirectoryError::Result {
+                op,
+                rc: res.rc,
+                text: res.text,
+            });
         }
         let mods = vec![
             Mod::Replace("userPassword".to_string(), set(&[hash])),
@@ -234,12 +320,22 @@ impl LdapDirectory {
         let p = self.profile.clone();
         let current = self.read(dn, &[p.lock_attr]).await?;
         let Some(current) = current else {
-            return Err(DirectoryError::Result { op, rc: rc::NO_SUCH_OBJECT, text: String::new() });
+            return Err(DirectoryError::Result {
+                op,
+                rc: rc::NO_SUCH_OBJECT,
+                text: String::new(),
+            });
         };
         if current.keys().any(|k| k.eq_ignore_ascii_case(p.lock_attr)) {
             return Ok(Applied::AlreadyDone);
         }
-        let res = self.modify(&op, dn, vec![Mod::Replace(p.lock_attr.to_string(), set(&[p.lock_value]))]).await?;
+        let res = self
+            .modify(
+                &op,
+                dn,
+                vec![Mod::Replace(p.lock_attr.to_string(), set(&[p.lock_value]))],
+            )
+            .await?;
         check(&op, res)?;
         Ok(Applied::Done)
     }
@@ -247,7 +343,13 @@ impl LdapDirectory {
     async fn unlock(&mut self, dn: &str) -> Result<Applied, DirectoryError> {
         let op = format!("unlock {dn}");
         let p = self.profile.clone();
-        let res = self.modify(&op, dn, vec![Mod::Delete(p.lock_attr.to_string(), HashSet::new())]).await?;
+        let res = self
+            .modify(
+                &op,
+                dn,
+                vec![Mod::Delete(p.lock_attr.to_string(), HashSet::new())],
+            )
+            .await?;
         if res.rc == rc::NO_SUCH_ATTRIBUTE {
             return Ok(Applied::AlreadyDone);
         }
@@ -263,7 +365,11 @@ impl LdapDirectory {
                 self.lock(new_dn).await?;
                 return Ok(Applied::AlreadyDone);
             }
-            return Err(DirectoryError::Result { op, rc: rc::NO_SUCH_OBJECT, text: String::new() });
+            return Err(DirectoryError::Result {
+                op,
+                rc: rc::NO_SUCH_OBJECT,
+                text: String::new(),
+            });
         }
         self.lock(dn).await?;
         let archive_base = self.archive_base.clone();
@@ -277,20 +383,32 @@ impl LdapDirectory {
         Ok(Applied::Done)
     }
 
-    async fn change(&mut self, dn: &str, change: &AccountChange) -> Result<Applied, DirectoryError> {
+    async fn change(
+        &mut self,
+        dn: &str,
+        change: &AccountChange,
+    ) -> Result<Applied, DirectoryError> {
         let op = format!("modify {dn}");
         let p = self.profile.clone();
         let r = |a: &str, v: &str| Mod::Replace(a.to_string(), set(&[v]));
         let mods = match change {
-            AccountChange::Name { full_name, family_name, given_name } => vec![
+            AccountChange::Name {
+                full_name,
+                family_name,
+                given_name,
+            } => vec![
                 r("cn", full_name),
                 r("displayName", full_name),
                 r("sn", family_name),
                 r("givenName", given_name),
             ],
-            AccountChange::Title(t) if t.is_empty() => vec![Mod::Replace("title".into(), HashSet::new())],
+            AccountChange::Title(t) if t.is_empty() => {
+                vec![Mod::Replace("title".into(), HashSet::new())]
+            }
             AccountChange::Title(t) => vec![r("title", t)],
-            AccountChange::Unit(u) if u.is_empty() => vec![Mod::Replace("ou".into(), HashSet::new())],
+            AccountChange::Unit(u) if u.is_empty() => {
+                vec![Mod::Replace("ou".into(), HashSet::new())]
+            }
             AccountChange::Unit(u) => vec![r("ou", u)],
             AccountChange::IdHash(h) => vec![r(p.id_hash_attr, h)],
         };
@@ -299,7 +417,12 @@ impl LdapDirectory {
         Ok(Applied::Done)
     }
 
-    async fn rename(&mut self, dn: &str, new_uid: &str, new_dn: &str) -> Result<Applied, DirectoryError> {
+    async fn rename(
+        &mut self,
+        dn: &str,
+        new_uid: &str,
+        new_dn: &str,
+    ) -> Result<Applied, DirectoryError> {
         let op = format!("rename {dn}");
         let p = self.profile.clone();
         let mut applied = Applied::AlreadyDone;
@@ -313,14 +436,30 @@ impl LdapDirectory {
             check(&op, res)?;
             applied = Applied::Done;
         } else if self.read(new_dn, &["1.1"]).await?.is_none() {
-            return Err(DirectoryError::Result { op, rc: rc::NO_SUCH_OBJECT, text: String::new() });
+            return Err(DirectoryError::Result {
+                op,
+                rc: rc::NO_SUCH_OBJECT,
+                text: String::new(),
+            });
         }
         // New primary address; the old one stays an alias (it was already in
         // the alias attribute since creation).
         let mail = format!("{new_uid}@{}", self.domain);
-        let res = self.modify(&op, new_dn, vec![Mod::Replace("mail".into(), set(&[&mail]))]).await?;
+        let res = self
+            .modify(
+                &op,
+                new_dn,
+                vec![Mod::Replace("mail".into(), set(&[&mail]))],
+            )
+            .await?;
         check(&op, res)?;
-        let res = self.modify(&op, new_dn, vec![Mod::Add(p.alias_attr.to_string(), set(&[&mail]))]).await?;
+        let res = self
+            .modify(
+                &op,
+                new_dn,
+                vec![Mod::Add(p.alias_attr.to_string(), set(&[&mail]))],
+            )
+            .await?;
         if res.rc != rc::ATTRIBUTE_OR_VALUE_EXISTS {
             check(&op, res)?;
         }
@@ -337,14 +476,23 @@ impl Directory for LdapDirectory {
         Ok(Snapshot { accounts })
     }
 
-    async fn apply(&mut self, op: &Operation, password_hash: Option<&str>) -> Result<Applied, DirectoryError> {
+    async fn apply(
+        &mut self,
+        op: &Operation,
+        password_hash: Option<&str>,
+    ) -> Result<Applied, DirectoryError> {
         match op {
             Operation::Create(a) => self.create(a, password_hash).await,
             Operation::Lock { dn, .. } => self.lock(dn).await,
             Operation::Unlock { dn, .. } => self.unlock(dn).await,
             Operation::Archive { dn, new_dn, .. } => self.archive(dn, new_dn).await,
             Operation::Modify { dn, change, .. } => self.change(dn, change).await,
-            Operation::Rename { dn, new_uid, new_dn, .. } => self.rename(dn, new_uid, new_dn).await,
+            Operation::Rename {
+                dn,
+                new_uid,
+                new_dn,
+                ..
+            } => self.rename(dn, new_uid, new_dn).await,
         }
     }
 }

@@ -4,7 +4,7 @@
 mod ldap;
 mod profile;
 
-pub use ldap::LdapDirectory;
+pub use ldap::{LdapDirectory, LdapSettings};
 pub use profile::Profile;
 
 use crate::model::Snapshot;
@@ -114,5 +114,9 @@ pub trait Directory {
     /// Carries out one operation. `password_hash` is the `userPassword`
     /// value of a new account (already hashed). Each operation checks its
     /// own effect first, so applying it twice is safe.
-    async fn apply(&mut self, op: &Operation, password_hash: Option<&str>) -> Result<Applied, DirectoryError>;
+    async fn apply(
+        &mut self,
+        op: &Operation,
+        password_hash: Option<&str>,
+    ) -> Result<Applied, DirectoryError>;
 }

@@ -114,9 +114,20 @@ impl Form {
     /// The unit that sent the file: the letter head's issuing unit, else the
     /// unit every row names, if they all name the same one.
     pub fn requesting_unit(&self) -> Option<String> {
-        if let Some(u) = &self.meta.issuing_unit {
-            return Some(u.clone());
+        let from_rows = self.row_unit();
+        match (&self.meta.issuing_unit, from_rows) {
+            // The letter head is often in capitals; the rows spell the same
+            // unit in normal case.
+            (Some(head), Some(rows)) if crate::text::key(head) == crate::text::key(&rows) => {
+                Some(rows)
+            }
+            (Some(head), _) => Some(head.clone()),
+            (None, rows) => rows,
         }
+    }
+
+    /// The unit every row names, if they all name the same one.
+    fn row_unit(&self) -> Option<String> {
         let mut units = self
             .rows
             .iter()
@@ -125,19 +136,6 @@ impl Form {
         let first = units.next()?;
         let key = crate::text::key(&first);
         units.all(|u| crate::text::key(&u) == key).then_some(first)
-    }
-
-    /// Every unit name the file mentions, letter head first: candidates for
-    /// finding where the confirmation goes.
-    pub fn unit_candidates(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        if let Some(u) = &self.meta.issuing_unit {
-            out.push(u.clone());
-        }
-        if let Some(u) = self.requesting_unit() {
-            out.push(u);
-        }
-        out
     }
 }
 

@@ -1,1 +1,284 @@
+//! The intake stage: the spool folders and the moves between them. Files
+//! move by atomic rename only (inbox → processing → done/rejected), so a
+//! crash leaves each file in exactly one place.
 
+mod watch;
+
+pub use watch::{run_daemon, Settle};
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::report::Status;
+
+/// The folders of one deployment.
+#[derive(Clone, Debug)]
+pub struct Spool {
+    /// Where IT staff drop files.
+    pub inbox: PathBuf,
+    /// Files being worked on (claimed, not yet filed).
+    pub processing: PathBuf,
+    /// Applied files and their reports.
+    pub done: PathBuf,
+    /// Rejected or failed files and their reports.
+    pub rejected: PathBuf,
+    /// Mails waiting for the relay.
+    pub outbox: PathBuf,
+    /// The state folder itself (journal).
+    pub state_dir: PathBuf,
+}
+
+/// Names that are never request files: Office lock and temporary files,
+/// partial copies, hidden files.
+pub fn is_ignored(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || name.starts_with(".~lock")
+        || name.ends_with(".part")
+        || name.ends_with(".tmp")
+        || name.ends_with('~')
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Makes a file name safe to use inside our folders: no separators, no
+/// leading dots, bounded length.
+fn safe_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').to_string();
+    let cleaned = if cleaned.is_empty() {
+        "file".to_string()
+    } else {
+        cleaned
+    };
+    if cleaned.len() > 150 {
+        let mut end = 150;
+        while !cleaned.is_char_boundary(end) {
+            end -= 1;
+        }
+        cleaned[..end].to_string()
+    } else {
+        cleaned
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+impl Spool {
+    pub fn new(inbox: &Path, state_dir: &Path) -> Spool {
+        Spool {
+            inbox: inbox.to_path_buf(),
+            processing: state_dir.join("processing"),
+            done: state_dir.join("done"),
+            rejected: state_dir.join("rejected"),
+            outbox: state_dir.join("outbox"),
+            state_dir: state_dir.to_path_buf(),
+        }
+    }
+
+    /// Creates the folders (state folders 0700).
+    pub fn ensure(&self) -> std::io::Result<()> {
+        fs::create_dir_all(&self.inbox)?;
+        for d in [
+            &self.state_dir,
+            &self.processing,
+            &self.done,
+            &self.rejected,
+            &self.outbox,
+        ] {
+            fs::create_dir_all(d)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(d, fs::Permissions::from_mode(0o700))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A free path `<dir>/<time>-<n>-<name>`; the counter is always there
+    /// so the original name can be recovered whatever it starts with.
+    fn stamped(dir: &Path, name: &str) -> PathBuf {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let name = safe_name(name);
+        let mut n = 1;
+        loop {
+            let path = dir.join(format!("{stamp}-{n}-{name}"));
+            let report = dir.join(format!("{stamp}-{n}-{name}.report.txt"));
+            if !path.exists() && !report.exists() {
+                return path;
+            }
+            n += 1;
+        }
+    }
+
+    /// The name a file had before the spool stamped it.
+    pub fn original_name(path: &Path) -> String {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut parts = name.splitn(3, '-');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(stamp), Some(n), Some(rest))
+                if stamp.len() == 16
+                    && stamp.ends_with('Z')
+                    && !n.is_empty()
+                    && n.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                rest.to_string()
+            }
+            _ => name,
+        }
+    }
+
+    /// Takes a file from the inbox by atomic rename into processing/.
+    pub fn claim(&self, path: &Path) -> std::io::Result<PathBuf> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let target = Spool::stamped(&self.processing, &name);
+        fs::rename(path, &target)?;
+        sync_dir(&self.processing)?;
+        Ok(target)
+    }
+
+    /// Copies a file into processing/ (for `mailprov process`: the given
+    /// file stays where it is).
+    pub fn copy_in(&self, path: &Path) -> std::io::Result<PathBuf> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let target = Spool::stamped(&self.processing, &name);
+        let tmp = self.processing.join(format!(".{}.part", safe_name(&name)));
+        let bytes = fs::read(path)?;
+        write_private(&tmp, &bytes)?;
+        fs::rename(&tmp, &target)?;
+        sync_dir(&self.processing)?;
+        Ok(target)
+    }
+
+    /// Files left in processing/ (by a crash or an outage), oldest first.
+    pub fn pending(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = fs::read_dir(&self.processing)?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .filter(|e| !is_ignored(&e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// Files the report belongs beside, and the report itself, go to done/
+    /// (applied) or rejected/ (anything else). Returns the filed path.
+    pub fn file_away(
+        &self,
+        processing_path: &Path,
+        status: Status,
+        report: &str,
+    ) -> std::io::Result<PathBuf> {
+        let dir = if status == Status::Applied {
+            &self.done
+        } else {
+            &self.rejected
+        };
+        let name = processing_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut target = dir.join(&name);
+        if target.exists() {
+            target = Spool::stamped(dir, &Spool::original_name(processing_path));
+        }
+        let report_path = target.with_file_name(format!(
+            "{}.report.txt",
+            target.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        write_private(&report_path, report.as_bytes())?;
+        fs::rename(processing_path, &target)?;
+        sync_dir(dir)?;
+        Ok(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_are_ignored() {
+        for n in [
+            "~$mau.docx",
+            ".~lock.mau.docx#",
+            "mau.docx.part",
+            ".hidden.docx",
+            "a.tmp",
+        ] {
+            assert!(is_ignored(n), "{n}");
+        }
+        for n in ["01-tnmt-cap-moi.docx", "danh sach.xlsx", "a.csv"] {
+            assert!(!is_ignored(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn claim_stamps_and_original_name_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(&dir.path().join("inbox"), &dir.path().join("state"));
+        spool.ensure().unwrap();
+        let f = spool.inbox.join("01-tnmt-cap-moi.docx");
+        fs::write(&f, b"x").unwrap();
+        let p = spool.claim(&f).unwrap();
+        assert!(!f.exists());
+        assert!(p.starts_with(&spool.processing));
+        assert_eq!(Spool::original_name(&p), "01-tnmt-cap-moi.docx");
+        let g = spool.inbox.join("01-tnmt-cap-moi.docx");
+        fs::write(&g, b"y").unwrap();
+        let q = spool.claim(&g).unwrap();
+        assert_ne!(p, q);
+        assert_eq!(Spool::original_name(&q), "01-tnmt-cap-moi.docx");
+        let filed = spool.file_away(&p, Status::Applied, "report").unwrap();
+        assert!(filed.starts_with(&spool.done));
+        assert_eq!(
+            fs::read_to_string(filed.with_file_name(format!(
+                "{}.report.txt",
+                filed.file_name().unwrap().to_string_lossy()
+            )))
+            .unwrap(),
+            "report"
+        );
+    }
+
+    #[test]
+    fn names_cannot_escape_the_spool() {
+        assert_eq!(safe_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_name("..."), "file");
+    }
+}

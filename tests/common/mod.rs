@@ -1,0 +1,463 @@
+//! Test harness: a real slapd started by the project's own script, a real
+//! SMTP server speaking the protocol on loopback, and a config that points
+//! mailprov at both. Nothing here is a mock.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ldap3::{LdapConn, Scope, SearchEntry};
+
+pub const DOMAIN: &str = "bacninh.gov.vn";
+pub const BASE: &str = "dc=bacninh,dc=gov,dc=vn";
+pub const PEOPLE: &str = "ou=people,dc=bacninh,dc=gov,dc=vn";
+pub const ARCHIVE: &str = "ou=archive,dc=bacninh,dc=gov,dc=vn";
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn sample(name: &str) -> PathBuf {
+    manifest_dir().join("tests/fixtures/samples").join(name)
+}
+
+pub const SAMPLES: [&str; 6] = [
+    "01-tnmt-cap-moi.docx",
+    "02-tnmt-tam-khoa-huy-bo.docx",
+    "03-tnmt-thay-doi-thong-tin.docx",
+    "04-vuninh-cap-moi.xlsx",
+    "05-vhtt-cap-moi.csv",
+    "06-tnmt-co-loi.docx",
+];
+
+/// A throwaway slapd (Debian's package, ppolicy on) from scripts/slapd.sh.
+pub struct Slapd {
+    /// Holds the database and config; removed on drop.
+    pub dir: PathBuf,
+    pub url: String,
+    pub bind_dn: String,
+    pub password_file: PathBuf,
+    pub password: String,
+}
+
+impl Slapd {
+    pub fn start(dir: &Path) -> Slapd {
+        let out = Command::new("bash")
+            .arg(manifest_dir().join("scripts/slapd.sh"))
+            .arg("start")
+            .arg(dir)
+            .output()
+            .expect("run scripts/slapd.sh");
+        assert!(
+            out.status.success(),
+            "slapd.sh start failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = std::fs::read_to_string(dir.join("env")).unwrap();
+        let get = |k: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("{k} missing in env"))
+                .trim_matches('\'')
+                .to_string()
+        };
+        let password_file = PathBuf::from(get("LDAP_BIND_PASSWORD_FILE"));
+        let password = std::fs::read_to_string(&password_file).unwrap();
+        Slapd {
+            dir: dir.to_path_buf(),
+            url: get("LDAP_URL"),
+            bind_dn: get("LDAP_BIND_DN"),
+            password_file,
+            password,
+        }
+    }
+
+    pub fn conn(&self) -> LdapConn {
+        let mut l = LdapConn::new(&self.url).unwrap();
+        l.simple_bind(&self.bind_dn, &self.password)
+            .unwrap()
+            .success()
+            .unwrap();
+        l
+    }
+
+    /// One entry's attributes (operational ones included), or None.
+    pub fn entry(&self, dn: &str) -> Option<BTreeMap<String, Vec<String>>> {
+        let mut l = self.conn();
+        let res = l
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["*", "+"])
+            .unwrap();
+        if res.1.rc == 32 {
+            return None;
+        }
+        let (entries, _) = res.success().unwrap();
+        entries
+            .into_iter()
+            .next()
+            .map(|e| SearchEntry::construct(e).attrs.into_iter().collect())
+    }
+
+    pub fn person(&self, uid: &str) -> Option<BTreeMap<String, Vec<String>>> {
+        self.entry(&format!("uid={uid},{PEOPLE}"))
+    }
+
+    pub fn archived(&self, uid: &str) -> Option<BTreeMap<String, Vec<String>>> {
+        self.entry(&format!("uid={uid},{ARCHIVE}"))
+    }
+
+    /// uids under a base, sorted.
+    pub fn uids(&self, base: &str) -> Vec<String> {
+        let mut l = self.conn();
+        let (entries, _) = l
+            .search(base, Scope::OneLevel, "(uid=*)", vec!["uid"])
+            .unwrap()
+            .success()
+            .unwrap();
+        let mut v: Vec<String> = entries
+            .into_iter()
+            .map(|e| SearchEntry::construct(e).attrs["uid"][0].clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Every entry of the tree with every attribute, user and operational
+    /// (minus the ones slapd changes on its own), to prove nothing changed.
+    pub fn dump(&self) -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
+        let mut l = self.conn();
+        let (entries, _) = l
+            .search(BASE, Scope::Subtree, "(objectClass=*)", vec!["*", "+"])
+            .unwrap()
+            .success()
+            .unwrap();
+        entries
+            .into_iter()
+            .map(|e| {
+                let e = SearchEntry::construct(e);
+                let mut attrs: BTreeMap<String, Vec<String>> = e.attrs.into_iter().collect();
+                for (_, v) in attrs.iter_mut() {
+                    v.sort();
+                }
+                attrs.remove("contextCSN");
+                (e.dn, attrs)
+            })
+            .collect()
+    }
+
+    /// What `ldapwhoami -e ppolicy` says when binding as `dn` with `pw`.
+    pub fn whoami(&self, dn: &str, pw: &str) -> (bool, String) {
+        let out = Command::new("ldapwhoami")
+            .env("LDAPNOINIT", "1")
+            .args(["-x", "-H", &self.url, "-D", dn, "-w", pw, "-e", "ppolicy"])
+            .output()
+            .expect("ldapwhoami (ldap-utils) is installed by scripts/slapd.sh");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(manifest_dir().join("scripts/slapd.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
+    }
+}
+
+/// One SMTP transaction as the server received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+impl Received {
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(&self.data)
+            .expect("a parseable mail")
+    }
+    pub fn subject(&self) -> String {
+        self.parsed().subject().unwrap_or_default().to_string()
+    }
+    pub fn text(&self) -> String {
+        self.parsed()
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default()
+    }
+    pub fn html(&self) -> String {
+        self.parsed()
+            .body_html(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A small SMTP server on loopback that accepts every message (RFC 5321
+/// commands a client like lettre sends) and keeps it for the test.
+pub struct SmtpSink {
+    pub port: u16,
+    pub received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let r = received.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let r = r.clone();
+                thread::spawn(move || {
+                    let _ = session(stream, r);
+                });
+            }
+        });
+        SmtpSink { port, received }
+    }
+
+    pub fn mails(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn session(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut w = stream.try_clone()?;
+    let mut r = BufReader::new(stream);
+    w.write_all(b"220 sink.test ESMTP\r\n")?;
+    let (mut from, mut to) = (String::new(), Vec::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let cmd = line.trim_end().to_string();
+        let upper = cmd.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            w.write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+        } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+            w.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("RSET") {
+            from.clear();
+            to.clear();
+            w.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("MAIL FROM:") {
+            from = cmd[10..]
+                .trim()
+                .trim_matches(['<', '>'])
+                .split('>')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            w.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("RCPT TO:") {
+            to.push(cmd[8..].trim().trim_matches(['<', '>']).to_string());
+            w.write_all(b"250 ok\r\n")?;
+        } else if upper == "DATA" {
+            w.write_all(b"354 go ahead\r\n")?;
+            let mut data = Vec::new();
+            loop {
+                let mut l = Vec::new();
+                if r.read_until(b'\n', &mut l)? == 0 {
+                    return Ok(());
+                }
+                if l == b".\r\n" {
+                    break;
+                }
+                let l = if l.starts_with(b"..") {
+                    l[1..].to_vec()
+                } else {
+                    l
+                };
+                data.extend_from_slice(&l);
+            }
+            received.lock().unwrap().push(Received {
+                from: from.clone(),
+                to: std::mem::take(&mut to),
+                data,
+            });
+            w.write_all(b"250 queued\r\n")?;
+        } else if upper.starts_with("QUIT") {
+            w.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            w.write_all(b"502 not implemented\r\n")?;
+        }
+    }
+}
+
+/// A whole deployment in a temporary folder: slapd, SMTP sink, config.
+pub struct Env {
+    /// Kept alive for the folder's lifetime.
+    pub root: tempfile::TempDir,
+    pub slapd: Slapd,
+    pub smtp: SmtpSink,
+    pub config: PathBuf,
+    pub key: Vec<u8>,
+}
+
+pub const TNMT: &str = "tnmt@bacninh.gov.vn";
+pub const VHTT: &str = "vhtt@bacninh.gov.vn";
+pub const OFFICE: &str = "office@bacninh.gov.vn";
+
+impl Env {
+    pub fn new() -> Env {
+        Env::with(|_| {})
+    }
+
+    /// `edit` may change the config text before it is written.
+    pub fn with(edit: impl FnOnce(&mut String)) -> Env {
+        let root = tempfile::tempdir().unwrap();
+        let slapd = Slapd::start(&root.path().join("ldap"));
+        let smtp = SmtpSink::start();
+        let key: Vec<u8> = (0u8..32)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        std::fs::write(root.path().join("id.key"), &key).unwrap();
+        let mut text = format!(
+            r#"[inbox]
+dir = "inbox"
+state_dir = "state"
+settle_ms = 200
+scan_interval_ms = 200
+
+[directory]
+url = "{url}"
+bind_dn = "{dn}"
+bind_password_file = "{pwfile}"
+people_base = "{PEOPLE}"
+archive_base = "{ARCHIVE}"
+
+[accounts]
+domain = "{DOMAIN}"
+id_hash_key_file = "id.key"
+
+[mail]
+transport = "smtp"
+smtp_url = "smtp://127.0.0.1:{port}"
+from = "Phòng Văn hóa và Thông tin <{VHTT}>"
+default_recipient = "{OFFICE}"
+
+[mail.units]
+"Phòng Tài nguyên và Môi trường" = "{TNMT}"
+"Phòng Văn hóa và Thông tin" = "{VHTT}"
+"#,
+            url = slapd.url,
+            dn = slapd.bind_dn,
+            pwfile = slapd.password_file.display(),
+            port = smtp.port,
+        );
+        edit(&mut text);
+        let config = root.path().join("mailprov.toml");
+        std::fs::write(&config, text).unwrap();
+        Env {
+            root,
+            slapd,
+            smtp,
+            config,
+            key,
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    pub fn mailprov(&self, args: &[&str]) -> Output {
+        self.mailprov_env(args, &[])
+    }
+
+    pub fn mailprov_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailprov"));
+        cmd.arg(args[0])
+            .arg("--config")
+            .arg(&self.config)
+            .args(&args[1..]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    pub fn process(&self, files: &[PathBuf]) -> Output {
+        let mut args: Vec<String> = vec!["process".into()];
+        args.extend(files.iter().map(|p| p.display().to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.mailprov(&refs)
+    }
+
+    /// Names of the files in a state sub-folder, sorted.
+    pub fn files_in(&self, sub: &str) -> Vec<String> {
+        let dir = self.path("state").join(sub);
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// The keyed hash mailprov must have stored for an ID (computed here
+    /// independently with the same key).
+    pub fn id_hash(&self, id: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key).unwrap();
+        mac.update(id.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Waits for `cond` up to `secs`, polling.
+pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    cond()
+}
+
+pub fn out(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+pub fn first(attrs: &BTreeMap<String, Vec<String>>, a: &str) -> String {
+    attrs
+        .get(a)
+        .and_then(|v| v.first())
+        .cloned()
+        .unwrap_or_default()
+}

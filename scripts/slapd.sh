@@ -6,6 +6,7 @@
 # Usage:
 #   scripts/slapd.sh start DIR   create a fresh instance in DIR and start it
 #   scripts/slapd.sh stop DIR    stop the instance running from DIR (no-op if none)
+#   scripts/slapd.sh install     only install slapd and ldap-utils if missing
 #
 # `start` leaves in DIR:
 #   slapd.conf    generated configuration (plain slapd.conf, no cn=config)
@@ -65,7 +66,7 @@ note() {
 }
 
 usage() {
-    echo "usage: $0 start DIR | stop DIR" >&2
+    echo "usage: $0 start DIR | stop DIR | install" >&2
     exit 2
 }
 
@@ -462,6 +463,12 @@ cmd_start() {
 }
 
 main() {
+    # `install`: only make sure the packages are there (used by scripts/test.sh
+    # and scripts/demo.sh before anything is built).
+    if [[ $# -eq 1 && "$1" == install ]]; then
+        ensure_packages
+        exit 0
+    fi
     [[ $# -eq 2 ]] || usage
     local cmd="$1" dir="$2"
     [[ -n "$dir" ]] || usage

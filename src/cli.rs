@@ -1,7 +1,7 @@
 //! The command line: `run`, `process`, `check`. Setup errors are returned
 //! to `main` (exit 2); processing results become exit codes 0 and 1.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -46,7 +46,7 @@ pub enum Command {
 /// Exit code for "a file was rejected or failed".
 const FILE_NOT_APPLIED: u8 = 1;
 
-fn load(config: &PathBuf) -> anyhow::Result<(Config, Secrets)> {
+fn load(config: &Path) -> anyhow::Result<(Config, Secrets)> {
     let c = Config::load(config)
         .with_context(|| format!("invalid configuration {}", config.display()))?;
     let s =

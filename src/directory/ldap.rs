@@ -62,7 +62,7 @@ fn proto(op: &str) -> impl FnOnce(ldap3::LdapError) -> DirectoryError + '_ {
         },
         source => DirectoryError::Protocol {
             op: op.to_string(),
-            source,
+            source: Box::new(source),
         },
     }
 }
@@ -71,8 +71,9 @@ fn set(values: &[&str]) -> HashSet<String> {
     values.iter().map(|v| v.to_string()).collect()
 }
 
-/// The RDN value of a DN (`uid=annv,…` → `annv`), unescaped enough for
-/// our own addresses (which contain no special characters).
+/// The RDN of a DN as written (`uid=annv,ou=…` → `uid=annv`). Our DNs
+/// are built by the planner with `dn_escape`, so an escaped comma (`\2c`)
+/// never splits a value.
 fn rdn_of(dn: &str) -> String {
     dn.split(',').next().unwrap_or("").to_string()
 }
@@ -84,7 +85,7 @@ impl LdapDirectory {
             .await
             .map_err(|source| DirectoryError::Connect {
                 url: s.url.to_string(),
-                source,
+                source: Box::new(source),
             })?;
         ldap3::drive!(conn);
         let res = ldap
@@ -93,7 +94,7 @@ impl LdapDirectory {
             .await
             .map_err(|source| DirectoryError::Connect {
                 url: s.url.to_string(),
-                source,
+                source: Box::new(source),
             })?;
         check("bind", res)?;
         Ok(LdapDirectory {

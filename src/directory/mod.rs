@@ -61,7 +61,7 @@ pub enum DirectoryError {
     Connect {
         url: String,
         #[source]
-        source: ldap3::LdapError,
+        source: Box<ldap3::LdapError>,
     },
     #[error("{op}: LDAP result {rc} ({name}){text}", name = rc::name(*rc), text = if text.is_empty() { String::new() } else { format!(": {text}") })]
     Result { op: String, rc: u32, text: String },
@@ -69,7 +69,7 @@ pub enum DirectoryError {
     Protocol {
         op: String,
         #[source]
-        source: ldap3::LdapError,
+        source: Box<ldap3::LdapError>,
     },
     #[error("{op}: {problem}")]
     Unexpected { op: String, problem: String },

@@ -261,7 +261,7 @@ fn collect_rows(
         // A title row inside the table ("I. Khối phòng ban"): one filled
         // cell, in the first column, that is not a row number.
         let first_col = map.values().min().copied().unwrap_or(0);
-        let first_text = clean(&raw.get(first_col).map(|c| c.text.as_str()).unwrap_or(""));
+        let first_text = clean(raw.get(first_col).map(|c| c.text.as_str()).unwrap_or(""));
         if filled.len() == 1 && !first_text.is_empty() && !looks_like_stt(&first_text) {
             continue;
         }

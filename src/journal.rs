@@ -100,7 +100,7 @@ impl Journal {
                 ..
             }) = serde_json::from_str(&line?)
             {
-                if status == "applied" || status == "failed" {
+                if status == "applied" {
                     out.insert(sha256);
                 }
             }

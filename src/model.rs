@@ -101,8 +101,11 @@ pub struct Person {
 /// A validated Form 1 row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountRequest {
+    /// Where the row is, for every message about it.
     pub row: RowRef,
+    /// What the row asks for.
     pub action: Action,
+    /// Who it is about.
     pub person: Person,
 }
 
@@ -150,10 +153,13 @@ pub enum NewValue {
 /// A validated Form 2 row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeRequest {
+    /// Where the row is, for every message about it.
     pub row: RowRef,
     /// Local part of the account the row names.
     pub account: String,
+    /// Which information changes.
     pub field: Field,
+    /// Its new value, checked for that field.
     pub value: NewValue,
 }
 
@@ -186,15 +192,21 @@ pub struct Meta {
 /// An account as the directory holds it: what planning needs to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
+    /// Where the entry is now (people or archive base).
     pub dn: String,
+    /// Its primary address (local part), also the RDN value.
     pub uid: String,
     /// Every address (local parts) that delivers here or once did.
     pub addresses: Vec<String>,
+    /// `cn`, to find accounts that have no ID hash yet.
     pub full_name: String,
+    /// `title`, to tell an unchanged value from a change.
     pub title: String,
+    /// `ou`, with `full_name` the fallback key of accounts without hash.
     pub unit: String,
     /// Keyed hash of the ID number, when the account has one.
     pub id_hash: Option<String>,
+    /// Carries the lock attribute: locking again is nothing to do.
     pub locked: bool,
     /// Under the archive base: deleted, its addresses never reissued.
     pub archived: bool,
@@ -203,5 +215,6 @@ pub struct Account {
 /// What the directory held when planning started.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
+    /// Live and archived accounts alike.
     pub accounts: Vec<Account>,
 }

@@ -28,15 +28,21 @@ pub struct PlanSettings {
 /// The attributes of a new account, ready for the directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewAccount {
+    /// The address chosen (local part), also the RDN value.
     pub uid: String,
+    /// `uid=<uid>,<people_base>`, escaped.
     pub dn: String,
+    /// `cn` and `displayName`.
     pub full_name: String,
     /// `sn`: the family name, first word of the full name.
     pub family_name: String,
     /// `givenName`: the last word of the full name.
     pub given_name: String,
+    /// `title` (Chức vụ); omitted when empty.
     pub title: String,
+    /// `ou` (Đơn vị công tác); omitted when empty.
     pub unit: String,
+    /// Keyed hash of the ID, to find the account again.
     pub id_hash: String,
 }
 
@@ -131,13 +137,16 @@ pub enum Step {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedRow {
+    /// The row this step carries out.
     pub row: RowRef,
+    /// What it comes to.
     pub step: Step,
 }
 
 /// The operations for a whole file, in row order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
+    /// One step per request, in row order.
     pub rows: Vec<PlannedRow>,
 }
 

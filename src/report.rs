@@ -35,6 +35,7 @@ impl Status {
 /// One row's result, as the unit reads it.
 #[derive(Debug)]
 pub struct RowResult {
+    /// The row it answers.
     pub row: RowRef,
     /// Who or what the row is about: a name (Form 1) or an address (Form 2).
     pub subject: String,
@@ -54,10 +55,13 @@ pub struct FileOutcome {
     pub file_name: String,
     /// SHA-256 of its content, hex.
     pub sha256: String,
+    /// Which form it was, once read.
     pub kind: Option<FormKind>,
+    /// Letter head, quoted in the mail and the report.
     pub meta: Meta,
     /// The requesting unit as the file names it.
     pub unit: Option<String>,
+    /// Where the file ends: done/ or rejected/.
     pub status: Status,
     /// Results of the rows, in order (applied files).
     pub rows: Vec<RowResult>,

@@ -34,6 +34,7 @@ pub enum MailError {
 /// Where a confirmation goes and whom it greets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recipient {
+    /// The address the mail goes to.
     pub mailbox: Mailbox,
     /// The unit's name as configured (or as the file wrote it).
     pub unit: Option<String>,

@@ -31,13 +31,21 @@ pub struct LdapDirectory {
 
 /// Where to connect and how.
 pub struct LdapSettings<'a> {
+    /// `ldap://host:port` or `ldapi://…`.
     pub url: &'a str,
+    /// Who mailprov binds as.
     pub bind_dn: &'a str,
+    /// Its password, exposed only to the bind request.
     pub bind_password: &'a SecretString,
+    /// Base of live accounts.
     pub people_base: &'a str,
+    /// Base of archived accounts.
     pub archive_base: &'a str,
+    /// Our mail domain.
     pub domain: &'a str,
+    /// Attribute names of the mail stack.
     pub profile: Profile,
+    /// Limit for connecting and for each operation.
     pub timeout: Duration,
 }
 

@@ -13,9 +13,11 @@ pub struct Profile {
     pub id_hash_attr: &'static str,
     /// Attribute and value that lock an account.
     pub lock_attr: &'static str,
+    /// The lock value (ppolicy: a time in the past locks for good).
     pub lock_value: &'static str,
     /// Attribute and value that force a password change at next login.
     pub reset_attr: &'static str,
+    /// The value that forces the change.
     pub reset_value: &'static str,
 }
 

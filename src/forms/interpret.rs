@@ -83,7 +83,9 @@ impl Column {
 /// A data row of the request table, cells named by column.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FormRow {
+    /// Where the row is in the table.
     pub row: RowRef,
+    /// Its cells, by column meaning (only the columns the header has).
     pub cells: BTreeMap<Column, Cell>,
 }
 
@@ -102,8 +104,11 @@ impl FormRow {
 /// A request file understood: which form, its letter head, its rows.
 #[derive(Clone, Debug)]
 pub struct Form {
+    /// Form 1 or Form 2, decided by the header.
     pub kind: FormKind,
+    /// Letter head: issuing unit, document number, date.
     pub meta: Meta,
+    /// Data rows, blank and title rows left out.
     pub rows: Vec<FormRow>,
     /// Things read with a correction the officer should know about (for
     /// example a leading 0 restored). Never contains a clear ID.

@@ -82,6 +82,7 @@ pub type Table = Vec<Vec<Cell>>;
 /// (letter head, paragraphs), in document order.
 #[derive(Clone, Debug, Default)]
 pub struct RawDocument {
+    /// Every table, nested ones included, in document order.
     pub tables: Vec<Table>,
     /// Paragraphs outside tables.
     pub text: Vec<String>,

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 pub enum Event {
     /// A file was taken from the inbox (or given to `process`).
     FileClaimed { sha256: String, name: String },
+    /// The operations planned for a file, before any is applied.
+    Planned { sha256: String, ops: Vec<String> },
     /// About to apply an operation.
     OpStarted { sha256: String, op: String },
     /// The operation is in effect (`already` when it was already).
@@ -69,15 +71,29 @@ impl Journal {
         Ok(Journal { file, path })
     }
 
-    /// Writes one record and waits until it is on disk.
+    /// Writes one record and waits until it (and every record appended
+    /// before it) is on disk.
     pub fn record(&mut self, event: Event) -> std::io::Result<()> {
+        self.append(event)?;
+        self.file.sync_data()
+    }
+
+    /// Writes one record without waiting for the disk. Used for per-operation
+    /// records: the planned operations are synced before any is applied and
+    /// every operation is idempotent, so a record lost in a crash only means
+    /// the operation is replayed, harmlessly. `record` or `sync` follows.
+    pub fn append(&mut self, event: Event) -> std::io::Result<()> {
         let rec = Record {
             ts: chrono::Utc::now().to_rfc3339(),
             event,
         };
         let mut line = serde_json::to_string(&rec).map_err(std::io::Error::other)?;
         line.push('\n');
-        self.file.write_all(line.as_bytes())?;
+        self.file.write_all(line.as_bytes())
+    }
+
+    /// Waits until every record written so far is on disk.
+    pub fn sync(&mut self) -> std::io::Result<()> {
         self.file.sync_data()
     }
 

@@ -117,11 +117,24 @@ impl Pipeline {
         &self.config
     }
 
-    fn journal(&self, event: Event) {
+    /// Appends a journal record; `sync` waits until it is on disk.
+    fn journal_with(&self, event: Option<Event>, sync: bool) {
         let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = j.record(event) {
+        let mut result = match event {
+            Some(e) => j.append(e),
+            None => Ok(()),
+        };
+        if sync && result.is_ok() {
+            result = j.sync();
+        }
+        if let Err(e) = result {
             tracing::error!(error = %e, journal = %j.file_path().display(), "cannot write the journal");
         }
+    }
+
+    /// A record that must be on disk before going on.
+    fn journal(&self, event: Event) {
+        self.journal_with(Some(event), true);
     }
 
     async fn connect(&self) -> Result<LdapDirectory, DirectoryError> {
@@ -333,6 +346,10 @@ impl Pipeline {
         let domain = &self.plan_settings.domain;
         let mail = |uid: &str| format!("{uid}@{domain}");
         let mut failed = false;
+        self.journal(Event::Planned {
+            sha256: outcome.sha256.clone(),
+            ops: plan.operations().map(Operation::describe).collect(),
+        });
         for (request, planned) in requests.iter().zip(&plan.rows) {
             let subject = match request {
                 Request::Account(r) => r.person.full_name.clone(),
@@ -366,18 +383,27 @@ impl Pipeline {
             let described = op.describe();
             let password = matches!(op, Operation::Create(_)).then(crate::password::generate);
             let hash = password.as_ref().map(crate::password::hash_for_ldap);
-            self.journal(Event::OpStarted {
-                sha256: sha.clone(),
-                op: described.clone(),
-            });
+            // Not synced one by one: the plan was synced before the first
+            // operation, every operation is idempotent, and the journal is
+            // synced again after the last one.
+            self.journal_with(
+                Some(Event::OpStarted {
+                    sha256: sha.clone(),
+                    op: described.clone(),
+                }),
+                false,
+            );
             match dir.apply(op, hash.as_deref()).await {
                 Ok(applied) => {
                     tracing::info!(op = %described, already = (applied == Applied::AlreadyDone), "applied");
-                    self.journal(Event::OpDone {
-                        sha256: sha,
-                        op: described,
-                        already: applied == Applied::AlreadyDone,
-                    });
+                    self.journal_with(
+                        Some(Event::OpDone {
+                            sha256: sha,
+                            op: described,
+                            already: applied == Applied::AlreadyDone,
+                        }),
+                        false,
+                    );
                     let already =
                         if applied == Applied::AlreadyDone && !matches!(op, Operation::Create(_)) {
                             " (đã có hiệu lực từ trước)"

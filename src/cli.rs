@@ -136,7 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (c, s) = load(&config)?;
             let rt = runtime()?;
             rt.block_on(async {
-                let pipeline = Pipeline::new(c, s).context("cannot start")?;
+                let pipeline = Pipeline::read_only(c, s).context("cannot start")?;
                 let mut all_ok = true;
                 for p in &paths {
                     match pipeline.check(p).await {

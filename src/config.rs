@@ -66,6 +66,14 @@ pub struct InboxConfig {
     /// (network shares do not always deliver them).
     #[serde(default = "default_scan_interval_ms")]
     pub scan_interval_ms: u64,
+    /// Larger files are rejected unread: a request list is a few hundred
+    /// kilobytes, and a huge file is a mistake or an attack.
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+}
+
+fn default_max_file_bytes() -> u64 {
+    20 * 1024 * 1024
 }
 
 fn default_settle_ms() -> u64 {

@@ -43,6 +43,32 @@ pub fn mask(digits: &str) -> String {
         .collect()
 }
 
+/// Masks every run of 8 or more digits in a text (an ID number quoted back
+/// in a message, for example a name cell that holds an ID because columns
+/// were swapped). Dates and STT numbers are shorter and stay readable.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 8 {
+            out.push_str(&mask(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 impl IdNumber {
     /// Checks the shape of an ID as written in a row. Spaces and dots that
     /// clerks put between digit groups are ignored. Errors are Vietnamese.
@@ -244,6 +270,19 @@ mod tests {
         assert_eq!(id.to_string(), "027******234");
         assert!(!format!("{id:?}").contains("085001"));
         assert_eq!(mask("125678901"), "125***901");
+    }
+
+    #[test]
+    fn redact_masks_id_like_runs_only() {
+        assert_eq!(
+            redact("họ và tên \"027085000181\" có ký tự"),
+            "họ và tên \"027******181\" có ký tự"
+        );
+        assert_eq!(
+            redact("ngày 12/03/1985, dòng 12"),
+            "ngày 12/03/1985, dòng 12"
+        );
+        assert_eq!(redact("1085000401"), "108****401");
     }
 
     #[test]

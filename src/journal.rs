@@ -32,6 +32,9 @@ pub enum Event {
         op: String,
         error: String,
     },
+    /// Work on the file stopped for now (directory unreachable…); it stays
+    /// in processing/ and is tried again.
+    FileDeferred { sha256: String, reason: String },
     /// The file was filed away with this status.
     FileFinished { sha256: String, status: String },
 }
@@ -101,41 +104,80 @@ impl Journal {
         &self.path
     }
 
-    /// Hashes of the files whose content was applied before.
-    pub fn applied_files(state_dir: &Path) -> std::io::Result<HashSet<String>> {
-        let mut out = HashSet::new();
+    /// What the journal knows of earlier attempts at a file's content.
+    pub fn history(state_dir: &Path, sha256: &str) -> std::io::Result<History> {
+        let mut h = History::default();
         let file = match File::open(Journal::path(state_dir)) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(h),
             Err(e) => return Err(e),
         };
+        // A claim with no deferral or end after it: the process died.
+        let mut open_claim = false;
         for line in BufReader::new(file).lines() {
             // A torn last line after a crash is skipped.
-            if let Ok(Record {
-                event: Event::FileFinished { sha256, status },
-                ..
-            }) = serde_json::from_str(&line?)
-            {
-                if status == "applied" {
-                    out.insert(sha256);
+            let Ok(record) = serde_json::from_str::<Record>(&line?) else {
+                continue;
+            };
+            match record.event {
+                Event::FileClaimed { sha256: s, .. } if s == sha256 => {
+                    if open_claim {
+                        h.crashed_attempts += 1;
+                    }
+                    open_claim = true;
                 }
+                Event::FileDeferred { sha256: s, .. } if s == sha256 => open_claim = false,
+                Event::FileFinished { sha256: s, status } if s == sha256 => {
+                    open_claim = false;
+                    if status == "applied" {
+                        h.applied_before = true;
+                    }
+                }
+                Event::OpStarted { sha256: s, op } if s == sha256 => {
+                    h.started_ops.insert(op);
+                }
+                _ => {}
             }
         }
-        Ok(out)
+        if open_claim {
+            h.crashed_attempts += 1;
+        }
+        Ok(h)
     }
+}
+
+/// Earlier attempts at one file's content, as the journal tells them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// The same content was applied and filed in done/ before.
+    pub applied_before: bool,
+    /// Operations earlier attempts started ([`crate::plan::Operation::describe`]).
+    pub started_ops: HashSet<String>,
+    /// Attempts that ended with no record at all: the process died (power
+    /// cut, `kill -9`, out of memory). A file that keeps killing mailprov is
+    /// set aside instead of being tried for ever.
+    pub crashed_attempts: usize,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn claimed(sha: &str) -> Event {
+        Event::FileClaimed {
+            sha256: sha.into(),
+            name: "x.docx".into(),
+        }
+    }
+
     #[test]
-    fn records_round_trip_and_torn_lines_are_skipped() {
+    fn history_of_applied_rejected_and_torn_records() {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(dir.path()).unwrap();
-        j.record(Event::FileClaimed {
+        j.record(claimed("a")).unwrap();
+        j.append(Event::OpStarted {
             sha256: "a".into(),
-            name: "x.docx".into(),
+            op: "create annv".into(),
         })
         .unwrap();
         j.record(Event::FileFinished {
@@ -143,6 +185,7 @@ mod tests {
             status: "applied".into(),
         })
         .unwrap();
+        j.record(claimed("b")).unwrap();
         j.record(Event::FileFinished {
             sha256: "b".into(),
             status: "rejected".into(),
@@ -154,7 +197,33 @@ mod tests {
             .unwrap()
             .write_all(b"{\"ts\":")
             .unwrap();
-        let applied = Journal::applied_files(dir.path()).unwrap();
-        assert_eq!(applied, HashSet::from(["a".to_string()]));
+        let a = Journal::history(dir.path(), "a").unwrap();
+        assert!(a.applied_before);
+        assert_eq!(a.started_ops, HashSet::from(["create annv".to_string()]));
+        assert_eq!(a.crashed_attempts, 0);
+        let b = Journal::history(dir.path(), "b").unwrap();
+        assert!(!b.applied_before);
+        assert_eq!(
+            Journal::history(dir.path(), "c").unwrap(),
+            History::default()
+        );
+    }
+
+    #[test]
+    fn claims_without_an_end_count_as_crashes_deferrals_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        j.record(claimed("a")).unwrap();
+        j.record(Event::FileDeferred {
+            sha256: "a".into(),
+            reason: "down".into(),
+        })
+        .unwrap();
+        j.record(claimed("a")).unwrap();
+        j.record(claimed("a")).unwrap();
+        assert_eq!(
+            Journal::history(dir.path(), "a").unwrap().crashed_attempts,
+            2
+        );
     }
 }

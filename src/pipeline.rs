@@ -2,6 +2,7 @@
 //! read → interpret → validate → snapshot → plan → apply → confirm → file.
 //! Shared by `run`, `process` and (up to the plan) `check`.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,7 +16,7 @@ use crate::directory::{Applied, Directory, DirectoryError, LdapDirectory, Profil
 use crate::forms::{self, Column, Form, FormKind};
 use crate::identity::IdHasher;
 use crate::intake::Spool;
-use crate::journal::{Event, Journal};
+use crate::journal::{Event, History, Journal};
 use crate::model::{Request, RowError};
 use crate::plan::{self, AccountChange, Operation, Plan, PlanSettings, Step};
 use crate::report::{FileOutcome, RowResult, Status};
@@ -41,6 +42,42 @@ pub enum FileResult {
     Deferred { reason: String },
 }
 
+/// After this many attempts that killed mailprov (no record of their end),
+/// a file is set aside in rejected/ instead of being tried again.
+const MAX_CRASHED_ATTEMPTS: usize = 2;
+
+/// Told to the unit when the same content comes again.
+const DUPLICATE: &str =
+    "tệp có nội dung trùng hoàn toàn với một tệp đã được xử lý trước đây nên không được áp dụng lại";
+
+/// Reads a file unless it is larger than `max`: (its bytes or `None`, its
+/// SHA-256, its size). The hash is streamed, so a huge file costs no memory.
+fn read_capped(path: &Path, max: u64) -> std::io::Result<(Option<Vec<u8>>, String, u64)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut kept = Vec::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if size + n as u64 <= max {
+            kept.extend_from_slice(&buf[..n]);
+        }
+        size += n as u64;
+    }
+    let sha = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(((size <= max).then_some(kept), sha, size))
+}
+
 /// A reason to stop working on a file for now and try again later.
 struct Defer(String);
 
@@ -60,8 +97,9 @@ pub struct Pipeline {
     plan_settings: PlanSettings,
     /// Attribute names of the mail stack.
     profile: Profile,
-    /// The journal; a mutex because `&self` methods append to it.
-    journal: Mutex<Journal>,
+    /// The journal; a mutex because `&self` methods append to it. `None`
+    /// for `check`, which writes nothing.
+    journal: Mutex<Option<Journal>>,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -78,13 +116,31 @@ fn now() -> String {
 }
 
 impl Pipeline {
+    /// A pipeline that processes files: creates the spool folders and opens
+    /// the journal.
     pub fn new(config: Config, secrets: Secrets) -> Result<Pipeline, SetupError> {
+        Pipeline::open(config, secrets, true)
+    }
+
+    /// A pipeline for `check`: reads the journal if there is one, writes
+    /// nothing.
+    pub fn read_only(config: Config, secrets: Secrets) -> Result<Pipeline, SetupError> {
+        Pipeline::open(config, secrets, false)
+    }
+
+    fn open(config: Config, secrets: Secrets, writable: bool) -> Result<Pipeline, SetupError> {
         let spool = Spool::new(&config.inbox.dir, &config.inbox.state_dir);
-        spool
-            .ensure()
-            .map_err(|e| SetupError::Spool(spool.state_dir.clone(), e))?;
-        let journal = Journal::open(&spool.state_dir)
-            .map_err(|e| SetupError::Journal(spool.state_dir.clone(), e))?;
+        let journal = if writable {
+            spool
+                .ensure()
+                .map_err(|e| SetupError::Spool(spool.state_dir.clone(), e))?;
+            Some(
+                Journal::open(&spool.state_dir)
+                    .map_err(|e| SetupError::Journal(spool.state_dir.clone(), e))?,
+            )
+        } else {
+            None
+        };
         let mailer = Mailer::new(&config, spool.outbox.clone())?;
         let plan_settings = PlanSettings {
             domain: config.accounts.domain.to_ascii_lowercase(),
@@ -119,7 +175,10 @@ impl Pipeline {
 
     /// Appends a journal record; `sync` waits until it is on disk.
     fn journal_with(&self, event: Option<Event>, sync: bool) {
-        let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(j) = guard.as_mut() else {
+            return;
+        };
         let mut result = match event {
             Some(e) => j.append(e),
             None => Ok(()),
@@ -193,15 +252,23 @@ impl Pipeline {
     /// Runs the whole pipeline on a file already in processing/.
     pub async fn process(&self, path: &Path) -> FileResult {
         let name = Spool::original_name(path);
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
+        let max = self.config.inbox.max_file_bytes;
+        let (bytes, sha, size) = match read_capped(path, max) {
+            Ok(x) => x,
             Err(e) => {
                 return FileResult::Deferred {
                     reason: format!("cannot read {}: {e}", path.display()),
                 }
             }
         };
-        let sha = sha256_hex(&bytes);
+        let history = match Journal::history(&self.spool.state_dir, &sha) {
+            Ok(h) => h,
+            Err(e) => {
+                return FileResult::Deferred {
+                    reason: format!("cannot read the journal: {e}"),
+                }
+            }
+        };
         tracing::info!(file = %name, sha256 = %&sha[..16], "processing");
         self.journal(Event::FileClaimed {
             sha256: sha.clone(),
@@ -210,9 +277,31 @@ impl Pipeline {
 
         let mut outcome = FileOutcome::new(&name, &sha);
         let mut candidates = Vec::new();
-        if let Err(Defer(reason)) = self.work(&bytes, &mut outcome, &mut candidates).await {
-            tracing::warn!(file = %name, %reason, "file left in processing/ to be retried");
-            return FileResult::Deferred { reason };
+        if history.crashed_attempts >= MAX_CRASHED_ATTEMPTS {
+            tracing::error!(file = %name, attempts = history.crashed_attempts, "mailprov died while processing this file before; setting it aside");
+            outcome.status = Status::Failed;
+            outcome.file_error = Some(
+                "tệp này đã làm chương trình xử lý dừng bất thường nhiều lần nên được để riêng, chưa xử lý; bộ phận kỹ thuật sẽ kiểm tra".into(),
+            );
+        } else if let Some(bytes) = bytes {
+            if let Err(Defer(reason)) = self
+                .work(&bytes, &history, &mut outcome, &mut candidates)
+                .await
+            {
+                tracing::warn!(file = %name, %reason, "file left in processing/ to be retried");
+                self.journal(Event::FileDeferred {
+                    sha256: sha,
+                    reason: reason.clone(),
+                });
+                return FileResult::Deferred { reason };
+            }
+        } else {
+            tracing::warn!(file = %name, size, max, "file larger than inbox.max_file_bytes; rejected");
+            outcome.file_error = Some(format!(
+                "tệp quá lớn ({:.1} MB), vượt giới hạn {:.1} MB; đề nghị chỉ gửi danh sách đề nghị theo mẫu",
+                size as f64 / 1e6,
+                max as f64 / 1e6
+            ));
         }
 
         // Confirm.
@@ -288,12 +377,11 @@ impl Pipeline {
     async fn work(
         &self,
         bytes: &[u8],
+        history: &History,
         outcome: &mut FileOutcome,
         candidates: &mut Vec<String>,
     ) -> Result<(), Defer> {
         outcome.status = Status::Rejected;
-        let applied_before = Journal::applied_files(&self.spool.state_dir)
-            .map_err(|e| Defer(format!("cannot read the journal: {e}")))?;
         let name = outcome.file_name.clone();
         let parsed = self.read_and_validate(&name, bytes, outcome);
         if let Some(u) = &outcome.meta.issuing_unit {
@@ -302,12 +390,10 @@ impl Pipeline {
         if let Some(u) = &outcome.unit {
             candidates.push(u.clone());
         }
-        if applied_before.contains(&outcome.sha256) {
+        if history.applied_before {
             tracing::warn!(file = %name, "same content as a file applied before; not applied again");
             outcome.errors.clear();
-            outcome.file_error = Some(
-                "tệp có nội dung trùng hoàn toàn với một tệp đã được xử lý trước đây nên không được áp dụng lại".into(),
-            );
+            outcome.file_error = Some(DUPLICATE.into());
             return Ok(());
         }
         let Some((_form, requests)) = parsed else {
@@ -322,7 +408,12 @@ impl Pipeline {
             .snapshot()
             .await
             .map_err(|e| Defer(crate::error_chain(&e)))?;
-        let plan = match plan::plan(&requests, &snapshot, &self.plan_settings) {
+        let plan = match plan::plan(
+            &requests,
+            &snapshot,
+            &self.plan_settings,
+            &history.started_ops,
+        ) {
             Ok(p) => p,
             Err(errors) => {
                 tracing::info!(file = %name, errors = errors.len(), "rows cannot be carried out; file rejected");
@@ -331,7 +422,9 @@ impl Pipeline {
                 return Ok(());
             }
         };
-        let result = self.apply(&mut dir, &requests, &plan, outcome).await;
+        let result = self
+            .apply(&mut dir, &requests, &plan, &history.started_ops, outcome)
+            .await;
         dir.close().await;
         result
     }
@@ -341,6 +434,7 @@ impl Pipeline {
         dir: &mut D,
         requests: &[Request],
         plan: &Plan,
+        resumed: &HashSet<String>,
         outcome: &mut FileOutcome,
     ) -> Result<(), Defer> {
         let domain = &self.plan_settings.domain;
@@ -399,18 +493,26 @@ impl Pipeline {
                     self.journal_with(
                         Some(Event::OpDone {
                             sha256: sha,
-                            op: described,
+                            op: described.clone(),
                             already: applied == Applied::AlreadyDone,
                         }),
                         false,
                     );
                     let already =
-                        if applied == Applied::AlreadyDone && !matches!(op, Operation::Create(_)) {
+                        // Say so only when it was not this file's own earlier
+                        // attempt that made the change.
+                        if applied == Applied::AlreadyDone
+                            && !matches!(op, Operation::Create(_))
+                            && !resumed.contains(&described)
+                        {
                             " (đã có hiệu lực từ trước)"
                         } else {
                             ""
                         };
-                    result.text = format!("{action}: {}{already}", done_text(op, &mail));
+                    result.text = crate::identity::redact(&format!(
+                        "{action}: {}{already}",
+                        done_text(op, &mail)
+                    ));
                     if let Operation::Create(a) = op {
                         result.address = Some(mail(&a.uid));
                         result.initial_password = password;
@@ -485,7 +587,17 @@ impl Pipeline {
         let mut dir = self.connect().await?;
         let snapshot = dir.snapshot().await?;
         dir.close().await;
-        match plan::plan(&requests, &snapshot, &self.plan_settings) {
+        let history = Journal::history(&self.spool.state_dir, &outcome.sha256).unwrap_or_default();
+        if history.applied_before {
+            let _ = writeln!(out, "\nThis content was applied before: `process` and `run` would refuse it as a duplicate.");
+            return Ok((out, false));
+        }
+        match plan::plan(
+            &requests,
+            &snapshot,
+            &self.plan_settings,
+            &history.started_ops,
+        ) {
             Ok(plan) => {
                 let _ = writeln!(
                     out,
@@ -554,7 +666,7 @@ fn print_form(form: &Form, out: &mut String) {
         if c == Column::Id {
             crate::identity::mask(&t)
         } else {
-            t
+            crate::identity::redact(&t)
         }
     };
     let mut rows: Vec<Vec<String>> = vec![std::iter::once("#".to_string())

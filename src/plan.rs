@@ -200,10 +200,20 @@ struct World<'a> {
     accounts: Vec<Account>,
     /// Every local part in use or once used, plus those reserved.
     taken: HashSet<String>,
+    /// Operations (as [`Operation::describe`] names them) that an earlier,
+    /// interrupted attempt at this same file started: when the directory
+    /// already shows their effect they are planned again, not skipped, so
+    /// the unit is told what this file did (and new accounts get the
+    /// password that is mailed).
+    resumed: &'a HashSet<String>,
 }
 
 impl<'a> World<'a> {
-    fn new(snapshot: &Snapshot, settings: &'a PlanSettings) -> World<'a> {
+    fn new(
+        snapshot: &Snapshot,
+        settings: &'a PlanSettings,
+        resumed: &'a HashSet<String>,
+    ) -> World<'a> {
         let mut taken: HashSet<String> = settings
             .reserved
             .iter()
@@ -217,6 +227,16 @@ impl<'a> World<'a> {
             settings,
             accounts: snapshot.accounts.clone(),
             taken,
+            resumed,
+        }
+    }
+
+    /// `op` if an earlier attempt at this file started it, else `otherwise`.
+    fn resume_or(&self, op: Operation, otherwise: Step) -> Step {
+        if self.resumed.contains(&op.describe()) {
+            Step::Apply(op)
+        } else {
+            otherwise
         }
     }
 
@@ -237,6 +257,16 @@ impl<'a> World<'a> {
         let by_hash: Vec<usize> = (0..self.accounts.len())
             .filter(|&i| self.accounts[i].id_hash.as_deref() == Some(req.person.id_hash.as_str()))
             .collect();
+        // An ID that belongs to an account under another name is a typo or
+        // a mix-up: acting on it would lock or delete somebody else. Names
+        // compare without case or diacritics; the account is not named.
+        let name = fold(&req.person.full_name);
+        if by_hash
+            .iter()
+            .any(|&i| fold(&self.accounts[i].full_name) != name)
+        {
+            return Err("họ và tên không khớp với tài khoản đã đăng ký bằng số CMT/CCCD này; đề nghị kiểm tra lại họ tên hoặc số CMT/CCCD".into());
+        }
         let live: Vec<usize> = by_hash
             .iter()
             .copied()
@@ -256,14 +286,13 @@ impl<'a> World<'a> {
             // Only archived accounts have this ID.
             return Ok(Some(by_hash[0]));
         }
-        let name = key(&req.person.full_name);
         let unit = key(&req.person.unit);
         let by_name: Vec<usize> = (0..self.accounts.len())
             .filter(|&i| {
                 let a = &self.accounts[i];
                 a.id_hash.is_none()
                     && !a.archived
-                    && key(&a.full_name) == name
+                    && key(&a.full_name) == key(&req.person.full_name)
                     && key(&a.unit) == unit
             })
             .collect();
@@ -297,12 +326,16 @@ impl<'a> World<'a> {
 /// Plans a validated file against a snapshot. Errors are row errors in
 /// Vietnamese (an account that cannot be found, an address in use…); a file
 /// with any is rejected whole.
+///
+/// `resumed` names the operations an earlier, interrupted attempt at the
+/// same file started (from the journal; empty on a first attempt).
 pub fn plan(
     requests: &[Request],
     snapshot: &Snapshot,
     settings: &PlanSettings,
+    resumed: &HashSet<String>,
 ) -> Result<Plan, Vec<RowError>> {
-    let mut world = World::new(snapshot, settings);
+    let mut world = World::new(snapshot, settings, resumed);
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for request in requests {
@@ -331,86 +364,110 @@ pub fn plan(
 fn plan_account(world: &mut World<'_>, req: &AccountRequest) -> Result<Step, String> {
     let found = world.find_person(req)?;
     let settings = world.settings;
-    match req.action {
-        Action::Create => {
-            if let Some(i) = found {
-                let a = &world.accounts[i];
-                if !a.archived {
-                    return Ok(Step::Nothing(format!(
-                        "người này đã có tài khoản {} từ trước, không cấp thêm",
-                        world.mail(&a.uid)
-                    )));
-                }
+    let (family_name, given_name) = name_parts(&req.person.full_name);
+    if req.action == Action::Create {
+        if let Some(i) = found {
+            let a = &world.accounts[i];
+            if !a.archived {
+                let again = Operation::Create(NewAccount {
+                    uid: a.uid.clone(),
+                    dn: a.dn.clone(),
+                    full_name: req.person.full_name.clone(),
+                    family_name,
+                    given_name,
+                    title: req.person.title.clone(),
+                    unit: req.person.unit.clone(),
+                    id_hash: req.person.id_hash.clone(),
+                });
+                let reason = format!(
+                    "người này đã có tài khoản {} từ trước, không cấp thêm",
+                    world.mail(&a.uid)
+                );
+                return Ok(world.resume_or(again, Step::Nothing(reason)));
             }
-            let base = address_base(&req.person.full_name);
-            if base.is_empty() {
-                return Err("không tạo được địa chỉ thư từ họ tên này".into());
-            }
-            let uid = world.allocate(&base);
-            let (family_name, given_name) = name_parts(&req.person.full_name);
-            let new = NewAccount {
-                dn: dn_for(&uid, &settings.people_base),
-                uid: uid.clone(),
-                full_name: req.person.full_name.clone(),
-                family_name,
-                given_name,
-                title: req.person.title.clone(),
-                unit: req.person.unit.clone(),
-                id_hash: req.person.id_hash.clone(),
-            };
-            world.accounts.push(Account {
-                dn: new.dn.clone(),
-                uid: uid.clone(),
-                addresses: vec![uid],
-                full_name: new.full_name.clone(),
-                title: new.title.clone(),
-                unit: new.unit.clone(),
-                id_hash: Some(new.id_hash.clone()),
-                locked: false,
-                archived: false,
-            });
-            Ok(Step::Apply(Operation::Create(new)))
         }
-        Action::Lock | Action::Unlock | Action::Delete => {
-            let Some(i) = found else {
-                return Err("không tìm thấy tài khoản của người này (theo số CMT/CCCD, hoặc họ tên và đơn vị)".into());
-            };
-            let a = &mut world.accounts[i];
-            let mail = format!("{}@{}", a.uid, settings.domain);
-            if a.archived {
-                return match req.action {
-                    Action::Unlock => Err(format!("tài khoản {mail} đã bị hủy, không thể mở khóa")),
-                    _ => Ok(Step::Nothing(format!(
-                        "tài khoản {mail} đã được hủy từ trước"
-                    ))),
-                };
-            }
-            let (dn, uid) = (a.dn.clone(), a.uid.clone());
-            Ok(match req.action {
-                Action::Lock if a.locked => {
-                    Step::Nothing(format!("tài khoản {mail} đã bị khóa từ trước"))
-                }
-                Action::Lock => {
-                    a.locked = true;
-                    Step::Apply(Operation::Lock { dn, uid })
-                }
-                Action::Unlock if !a.locked => {
-                    Step::Nothing(format!("tài khoản {mail} đang không bị khóa"))
-                }
-                Action::Unlock => {
-                    a.locked = false;
-                    Step::Apply(Operation::Unlock { dn, uid })
-                }
-                _ => {
-                    let new_dn = dn_for(&uid, &settings.archive_base);
-                    a.archived = true;
-                    a.locked = true;
-                    a.dn = new_dn.clone();
-                    Step::Apply(Operation::Archive { dn, uid, new_dn })
-                }
-            })
+        let base = address_base(&req.person.full_name);
+        if base.is_empty() {
+            return Err("không tạo được địa chỉ thư từ họ tên này".into());
         }
+        let uid = world.allocate(&base);
+        let new = NewAccount {
+            dn: dn_for(&uid, &settings.people_base),
+            uid: uid.clone(),
+            full_name: req.person.full_name.clone(),
+            family_name,
+            given_name,
+            title: req.person.title.clone(),
+            unit: req.person.unit.clone(),
+            id_hash: req.person.id_hash.clone(),
+        };
+        world.accounts.push(Account {
+            dn: new.dn.clone(),
+            uid: uid.clone(),
+            addresses: vec![uid],
+            full_name: new.full_name.clone(),
+            title: new.title.clone(),
+            unit: new.unit.clone(),
+            id_hash: Some(new.id_hash.clone()),
+            locked: false,
+            archived: false,
+        });
+        return Ok(Step::Apply(Operation::Create(new)));
     }
+
+    let Some(i) = found else {
+        return Err(
+            "không tìm thấy tài khoản của người này (theo số CMT/CCCD, hoặc họ tên và đơn vị)"
+                .into(),
+        );
+    };
+    let a = world.accounts[i].clone();
+    let mail = world.mail(&a.uid);
+    if a.archived {
+        let again = Operation::Archive {
+            dn: dn_for(&a.uid, &settings.people_base),
+            uid: a.uid.clone(),
+            new_dn: a.dn.clone(),
+        };
+        return match req.action {
+            Action::Unlock => Err(format!("tài khoản {mail} đã bị hủy, không thể mở khóa")),
+            Action::Delete => Ok(world.resume_or(
+                again,
+                Step::Nothing(format!("tài khoản {mail} đã được hủy từ trước")),
+            )),
+            _ => Ok(Step::Nothing(format!(
+                "tài khoản {mail} đã được hủy từ trước"
+            ))),
+        };
+    }
+    let (dn, uid) = (a.dn.clone(), a.uid.clone());
+    let step = match req.action {
+        Action::Lock if a.locked => world.resume_or(
+            Operation::Lock { dn, uid },
+            Step::Nothing(format!("tài khoản {mail} đã bị khóa từ trước")),
+        ),
+        Action::Lock => {
+            world.accounts[i].locked = true;
+            Step::Apply(Operation::Lock { dn, uid })
+        }
+        Action::Unlock if !a.locked => world.resume_or(
+            Operation::Unlock { dn, uid },
+            Step::Nothing(format!("tài khoản {mail} đang không bị khóa")),
+        ),
+        Action::Unlock => {
+            world.accounts[i].locked = false;
+            Step::Apply(Operation::Unlock { dn, uid })
+        }
+        _ => {
+            let new_dn = dn_for(&uid, &settings.archive_base);
+            let acc = &mut world.accounts[i];
+            acc.archived = true;
+            acc.locked = true;
+            acc.dn = new_dn.clone();
+            Step::Apply(Operation::Archive { dn, uid, new_dn })
+        }
+    };
+    Ok(step)
 }
 
 fn plan_change(world: &mut World<'_>, req: &ChangeRequest) -> Result<Step, String> {
@@ -425,83 +482,106 @@ fn plan_change(world: &mut World<'_>, req: &ChangeRequest) -> Result<Step, Strin
     }
     let settings = world.settings;
     let (dn, uid) = (world.accounts[i].dn.clone(), world.accounts[i].uid.clone());
-    let unchanged = || {
-        Ok(Step::Nothing(format!(
-            "{} của tài khoản đã đúng như đề nghị",
-            req.field.vietnamese()
-        )))
-    };
-    let change =
-        match (&req.field, &req.value) {
-            (Field::FullName, NewValue::Text(name)) => {
-                if world.accounts[i].full_name == *name {
-                    return unchanged();
-                }
-                world.accounts[i].full_name = name.clone();
-                let (family_name, given_name) = name_parts(name);
-                AccountChange::Name {
-                    full_name: name.clone(),
-                    family_name,
-                    given_name,
-                }
-            }
-            (Field::Title, NewValue::Text(t)) => {
-                if world.accounts[i].title == *t {
-                    return unchanged();
-                }
-                world.accounts[i].title = t.clone();
-                AccountChange::Title(t.clone())
-            }
-            (Field::Unit, NewValue::Text(u)) => {
-                if world.accounts[i].unit == *u {
-                    return unchanged();
-                }
-                world.accounts[i].unit = u.clone();
-                AccountChange::Unit(u.clone())
-            }
-            (Field::IdNumber, NewValue::Id { hash, .. }) => {
-                if world.accounts[i].id_hash.as_deref() == Some(hash.as_str()) {
-                    return unchanged();
-                }
-                if world.accounts.iter().enumerate().any(|(j, a)| {
-                    j != i && a.id_hash.as_deref() == Some(hash.as_str()) && !a.archived
-                }) {
-                    return Err("số CMT/CCCD mới đã thuộc về một tài khoản khác".into());
-                }
-                world.accounts[i].id_hash = Some(hash.clone());
-                AccountChange::IdHash(hash.clone())
-            }
-            (Field::BirthDate | Field::Gender, _) => {
-                return Ok(Step::Nothing(format!(
-                    "{} không được lưu trong hệ thống thư điện tử nên không cần thay đổi",
-                    req.field.vietnamese()
-                )))
-            }
-            (Field::Address, NewValue::Address(new_uid)) => {
-                if *new_uid == uid {
-                    return unchanged();
-                }
-                if world.taken.contains(new_uid) {
-                    return Err(format!(
-                        "địa chỉ {} đã được sử dụng hoặc không được cấp",
-                        world.mail(new_uid)
-                    ));
-                }
-                world.taken.insert(new_uid.clone());
-                let new_dn = dn_for(new_uid, &settings.people_base);
-                let a = &mut world.accounts[i];
-                a.uid = new_uid.clone();
-                a.dn = new_dn.clone();
-                a.addresses.push(new_uid.clone());
-                return Ok(Step::Apply(Operation::Rename {
-                    dn,
-                    uid,
-                    new_uid: new_uid.clone(),
-                    new_dn,
-                }));
-            }
-            _ => return Err("thông tin mới không phù hợp với thông tin cần thay đổi".into()),
+    let unchanged_text = format!(
+        "{} của tài khoản đã đúng như đề nghị",
+        req.field.vietnamese()
+    );
+    // A value already in place: nothing to do, unless an interrupted
+    // attempt at this file is the one that put it there.
+    let unchanged = |world: &World<'_>, change: AccountChange| {
+        let again = Operation::Modify {
+            dn: dn.clone(),
+            uid: uid.clone(),
+            change,
         };
+        Ok(world.resume_or(again, Step::Nothing(unchanged_text.clone())))
+    };
+    let change = match (&req.field, &req.value) {
+        (Field::FullName, NewValue::Text(name)) => {
+            let (family_name, given_name) = name_parts(name);
+            let change = AccountChange::Name {
+                full_name: name.clone(),
+                family_name,
+                given_name,
+            };
+            if world.accounts[i].full_name == *name {
+                return unchanged(world, change);
+            }
+            world.accounts[i].full_name = name.clone();
+            change
+        }
+        (Field::Title, NewValue::Text(t)) => {
+            if world.accounts[i].title == *t {
+                return unchanged(world, AccountChange::Title(t.clone()));
+            }
+            world.accounts[i].title = t.clone();
+            AccountChange::Title(t.clone())
+        }
+        (Field::Unit, NewValue::Text(u)) => {
+            if world.accounts[i].unit == *u {
+                return unchanged(world, AccountChange::Unit(u.clone()));
+            }
+            world.accounts[i].unit = u.clone();
+            AccountChange::Unit(u.clone())
+        }
+        (Field::IdNumber, NewValue::Id { hash, .. }) => {
+            if world.accounts[i].id_hash.as_deref() == Some(hash.as_str()) {
+                return unchanged(world, AccountChange::IdHash(hash.clone()));
+            }
+            let used =
+                world.accounts.iter().enumerate().any(|(j, a)| {
+                    j != i && a.id_hash.as_deref() == Some(hash.as_str()) && !a.archived
+                });
+            if used {
+                return Err("số CMT/CCCD mới đã thuộc về một tài khoản khác".into());
+            }
+            world.accounts[i].id_hash = Some(hash.clone());
+            AccountChange::IdHash(hash.clone())
+        }
+        (Field::BirthDate | Field::Gender, _) => {
+            return Ok(Step::Nothing(format!(
+                "{} không được lưu trong hệ thống thư điện tử nên không cần thay đổi",
+                req.field.vietnamese()
+            )))
+        }
+        (Field::Address, NewValue::Address(new_uid)) => {
+            if *new_uid == uid {
+                // Renamed already: by this file in an interrupted attempt
+                // (then the old address names it), or long ago.
+                let old = req.account.clone();
+                let again = Operation::Rename {
+                    dn: dn_for(&old, &settings.people_base),
+                    uid: old,
+                    new_uid: new_uid.clone(),
+                    new_dn: dn.clone(),
+                };
+                return Ok(world.resume_or(again, Step::Nothing(unchanged_text)));
+            }
+            // The account's own earlier addresses may be taken back.
+            let own = world.accounts[i].addresses.contains(new_uid);
+            if world.taken.contains(new_uid) && !own {
+                return Err(format!(
+                    "địa chỉ {} đã được sử dụng hoặc không được cấp",
+                    world.mail(new_uid)
+                ));
+            }
+            world.taken.insert(new_uid.clone());
+            let new_dn = dn_for(new_uid, &settings.people_base);
+            let a = &mut world.accounts[i];
+            a.uid = new_uid.clone();
+            a.dn = new_dn.clone();
+            if !own {
+                a.addresses.push(new_uid.clone());
+            }
+            return Ok(Step::Apply(Operation::Rename {
+                dn,
+                uid,
+                new_uid: new_uid.clone(),
+                new_dn,
+            }));
+        }
+        _ => return Err("thông tin mới không phù hợp với thông tin cần thay đổi".into()),
+    };
     Ok(Step::Apply(Operation::Modify { dn, uid, change }))
 }
 

@@ -119,7 +119,7 @@ impl FileOutcome {
         }
         if let Some(k) = self.kind {
             let form = match k {
-                FormKind::Accounts => "Mẫu 1 (cấp mới, tạm khóa, hủy bỏ)",
+                FormKind::Accounts => "Mẫu 1 (cấp mới, tạm khóa, mở khóa, hủy bỏ)",
                 FormKind::Changes => "Mẫu 2 (thay đổi thông tin)",
             };
             let _ = writeln!(s, "Loại mẫu: {form}");

@@ -60,9 +60,11 @@ pub fn validate(form: &Form, rules: &Rules<'_>) -> Result<Vec<Request>, Vec<RowE
         if problems.is_empty() {
             requests.push(request.expect("no problems means a request"));
         } else {
+            // A clerk may put an ID in the wrong column; messages quote
+            // cells, so every ID-like number in them is masked.
             errors.extend(problems.into_iter().map(|message| RowError {
                 row: row.row.clone(),
-                message,
+                message: crate::identity::redact(&message),
             }));
         }
     }

@@ -300,3 +300,54 @@ fn no_password_or_clear_id_reaches_the_logs_even_at_trace() {
         assert!(!journal.contains(s.as_str()), "leaked into the journal");
     }
 }
+
+#[test]
+fn regression_a_delete_with_someone_elses_id_and_another_name_changes_nothing() {
+    let env = Env::new();
+    assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(0));
+    let before = env.slapd.dump();
+    // Lê Đức Hoàng's ID, another person's name and unit.
+    let f = write(&env, "sai.csv", &format!("{HEADER}1;Người Khác Hẳn;23/07/1978;Nam;027078009876;Bảo vệ;UBND phường Vũ Ninh;Hủy bỏ\n"));
+    let o = env.process(&[f]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(env.slapd.dump(), before);
+    let text = env.smtp.mails()[1].text();
+    assert!(text.contains("không khớp"), "{text}");
+    assert!(
+        !text.contains("hoangld"),
+        "the other person's address is not disclosed: {text}"
+    );
+}
+
+#[test]
+fn regression_an_id_typed_in_the_name_column_is_masked_everywhere() {
+    let env = Env::new();
+    let f = write(
+        &env,
+        "lech.csv",
+        &format!(
+            "{HEADER}1;027085000181;01/02/1985;Nam;027085000181;Chuyên viên;Phòng Nội vụ;Cấp mới\n"
+        ),
+    );
+    let o = env.mailprov(&["check", &f.display().to_string()]);
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("027085000181"),
+        "{}",
+        out(&o)
+    );
+    let o = env.process(&[f]);
+    assert_eq!(o.status.code(), Some(1));
+    let m = &env.smtp.mails()[0];
+    assert!(m.text().contains("027******181"), "{}", m.text());
+    assert!(!m.text().contains("027085000181") && !m.html().contains("027085000181"));
+    let report = env
+        .files_in("rejected")
+        .into_iter()
+        .find(|f| f.ends_with(".report.txt"))
+        .unwrap();
+    assert!(
+        !std::fs::read_to_string(env.path("state/rejected").join(report))
+            .unwrap()
+            .contains("027085000181")
+    );
+}

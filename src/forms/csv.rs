@@ -18,28 +18,33 @@ pub fn decode(bytes: &[u8]) -> String {
     }
 }
 
-/// The separator used most on the first non-empty line, outside quotes.
+/// The separator of the table: among `,` `;` tab, the one that appears
+/// most often (outside quotes) on any single one of the first lines. A
+/// title line such as "Bắc Ninh, ngày 01 tháng 12" above a `;` table has
+/// one comma; the header row has seven semicolons.
 fn sniff(text: &str) -> u8 {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
-    let mut quoted = false;
-    for c in line.bytes() {
-        if c == b'"' {
-            quoted = !quoted;
-        } else if !quoted {
-            for (sep, n) in counts.iter_mut() {
-                if *sep == c {
-                    *n += 1;
+    let mut best = (b',', 0usize);
+    for line in text.lines().filter(|l| !l.trim().is_empty()).take(30) {
+        let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+        let mut quoted = false;
+        for c in line.bytes() {
+            if c == b'"' {
+                quoted = !quoted;
+            } else if !quoted {
+                for (sep, n) in counts.iter_mut() {
+                    if *sep == c {
+                        *n += 1;
+                    }
                 }
             }
         }
+        for (sep, n) in counts {
+            if n > best.1 {
+                best = (sep, n);
+            }
+        }
     }
-    counts
-        .iter()
-        .max_by_key(|(_, n)| *n)
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, _)| *s)
-        .unwrap_or(b',')
+    best.0
 }
 
 pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
@@ -56,6 +61,7 @@ pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
     Ok(RawDocument {
         tables: vec![table],
         text: Vec::new(),
+        continues: false,
     })
 }
 
@@ -68,6 +74,13 @@ mod tests {
         let doc = read("\u{FEFF}STT;Họ và tên\n1;\"Lê, Văn\"\n".as_bytes()).unwrap();
         assert_eq!(doc.tables[0][0][1].text, "Họ và tên");
         assert_eq!(doc.tables[0][1][1].text, "Lê, Văn");
+    }
+
+    #[test]
+    fn regression_title_line_with_a_comma_above_a_semicolon_table() {
+        let text = "Bắc Ninh, ngày 01 tháng 12 năm 2026\nSTT;Họ và tên;Ngày sinh;Giới tính\n1;An;1/1/1990;Nam\n";
+        let doc = read(text.as_bytes()).unwrap();
+        assert_eq!(doc.tables[0][1][1].text, "Họ và tên");
     }
 
     #[test]

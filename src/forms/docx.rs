@@ -40,10 +40,19 @@ pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
     parse_document_xml(&xml)
 }
 
+/// Most cells a document may spread into (merged cells count once per grid
+/// column and row they cover). A real request file has a few hundred.
+const MAX_CELLS: usize = 200_000;
+/// Most text all cells together may hold, merged copies included.
+const MAX_CELL_TEXT: usize = 16 * 1024 * 1024;
+
 pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
     let mut reader = Reader::from_reader(xml);
     let mut buf = Vec::new();
-    let mut doc = RawDocument::default();
+    let mut doc = RawDocument {
+        continues: true,
+        ..RawDocument::default()
+    };
     let mut tables: Vec<TableBuilder> = Vec::new();
     // Text of the paragraph being read.
     let mut para = String::new();
@@ -51,6 +60,10 @@ pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
     let mut in_text = false;
     // Depth of `w:del` (tracked deletions: not read).
     let mut in_del = 0usize;
+    // Cells and cell text so far, against MAX_CELLS and MAX_CELL_TEXT: a
+    // small file of merged cells must not spread into gigabytes.
+    let mut cells = 0usize;
+    let mut cell_text = 0usize;
 
     loop {
         let event = reader
@@ -143,6 +156,11 @@ pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
                         } else {
                             crate::text::clean(&t.cell)
                         };
+                        cells += t.span;
+                        cell_text += text.len();
+                        if cells > MAX_CELLS || cell_text > MAX_CELL_TEXT {
+                            return Err(FormError::TooLarge);
+                        }
                         // A horizontally merged cell belongs to every grid
                         // column it spans; the first carries the text.
                         t.row.push(Cell::text(text));
@@ -202,6 +220,36 @@ mod tests {
         let doc = parse_document_xml(xml.as_bytes()).unwrap();
         assert_eq!(cells(&doc.tables[0], 0), vec!["A", "", "Unit"]);
         assert_eq!(cells(&doc.tables[0], 1), vec!["", "B", "Unit"]);
+    }
+
+    #[test]
+    fn regression_vmerge_copies_cannot_blow_up_memory() {
+        // One cell of 1 MB continued down 3000 rows: 3 GB if copied freely.
+        let big = "x".repeat(1 << 20);
+        let mut xml = format!(
+            r#"<w:document xmlns:w="w"><w:body><w:tbl><w:tr><w:tc><w:p><w:r><w:t>{big}</w:t></w:r></w:p></w:tc></w:tr>"#
+        );
+        for _ in 0..3000 {
+            xml.push_str(r#"<w:tr><w:tc><w:tcPr><w:vMerge/></w:tcPr></w:tc></w:tr>"#);
+        }
+        xml.push_str("</w:tbl></w:body></w:document>");
+        assert!(matches!(
+            parse_document_xml(xml.as_bytes()),
+            Err(FormError::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn regression_wide_grid_spans_are_bounded() {
+        let row = r#"<w:tc><w:tcPr><w:gridSpan w:val="64"/></w:tcPr><w:p/></w:tc>"#.repeat(20);
+        let xml = format!(
+            r#"<w:document xmlns:w="w"><w:body><w:tbl>{}</w:tbl></w:body></w:document>"#,
+            format!("<w:tr>{row}</w:tr>").repeat(200)
+        );
+        assert!(matches!(
+            parse_document_xml(xml.as_bytes()),
+            Err(FormError::TooLarge)
+        ));
     }
 
     #[test]

@@ -183,8 +183,7 @@ fn looks_like_stt(t: &str) -> bool {
 }
 
 pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
-    // The first table with a recognised header decides the form; later
-    // tables with the same header continue it.
+    // The first table with a recognised header decides the form.
     let mut found: Option<(usize, usize, FormKind, BTreeMap<Column, usize>)> = None;
     for (ti, table) in doc.tables.iter().enumerate() {
         for (ri, row) in table.iter().take(HEADER_SEARCH_ROWS).enumerate() {
@@ -197,35 +196,58 @@ pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
             break;
         }
     }
-    let (first_table, header_row, kind, _) = found.clone().ok_or(FormError::NoRequestTable)?;
+    let (first_table, header_row, kind, first_map) = found.ok_or(FormError::NoRequestTable)?;
+    let width = doc.tables[first_table][header_row].len();
 
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
-    for (ti, table) in doc.tables.iter().enumerate().skip(first_table) {
-        let (start, map) = if ti == first_table {
-            let (_, _, _, map) = found.clone().expect("found above");
-            (header_row + 1, map)
-        } else {
-            match table
-                .iter()
-                .take(HEADER_SEARCH_ROWS)
-                .enumerate()
-                .find_map(|(ri, row)| {
-                    header_of(row)
-                        .filter(|(k, _)| *k == kind)
-                        .map(|(_, m)| (ri + 1, m))
-                }) {
-                Some(x) => x,
-                None => continue,
-            }
-        };
-        collect_rows(
-            &table[start.min(table.len())..],
-            &map,
-            kind,
-            &mut rows,
-            &mut warnings,
-        );
+    let start = (header_row + 1).min(doc.tables[first_table].len());
+    collect_rows(
+        &doc.tables[first_table][start..],
+        &first_map,
+        kind,
+        &mut rows,
+        &mut warnings,
+    );
+
+    // In Word, a list broken by a page break goes on in the next tables:
+    // with the header repeated, or without it but with the same columns and
+    // numbered rows. Sheets of a workbook stand alone.
+    if doc.continues {
+        for table in &doc.tables[first_table + 1..] {
+            let repeated =
+                table
+                    .iter()
+                    .take(HEADER_SEARCH_ROWS)
+                    .enumerate()
+                    .find_map(|(ri, row)| {
+                        header_of(row)
+                            .filter(|(k, _)| *k == kind)
+                            .map(|(_, m)| (ri + 1, m))
+                    });
+            let (start, map) = match repeated {
+                Some((start, map)) => (start, map),
+                None => {
+                    let first_filled = table
+                        .iter()
+                        .find(|r| r.iter().any(|c| !c.text.trim().is_empty()));
+                    let numbered = first_filled
+                        .map(|r| r.len() == width && looks_like_stt(&clean(&r[0].text)))
+                        .unwrap_or(false);
+                    if !numbered {
+                        continue;
+                    }
+                    (0, first_map.clone())
+                }
+            };
+            collect_rows(
+                &table[start.min(table.len())..],
+                &map,
+                kind,
+                &mut rows,
+                &mut warnings,
+            );
+        }
     }
 
     let meta = letter_head(doc, first_table, header_row);
@@ -286,8 +308,15 @@ fn collect_rows(
 /// Undoes what Excel does to IDs and dates stored as numbers.
 fn fix_numbers(row: &RowRef, cells: &mut BTreeMap<Column, Cell>, warnings: &mut Vec<String>) {
     if let Some(id) = cells.get_mut(&Column::Id) {
-        if id.number && (id.text.len() == 11 || id.text.len() == 8) {
-            id.text.insert(0, '0');
+        // Every CCCD starts with 0 (provinces 001–096; 001–009 lose two
+        // zeros); a CMND may start with 0.
+        let want = match id.text.len() {
+            10 | 11 => 12,
+            8 => 9,
+            _ => 0,
+        };
+        if id.number && want > 0 && id.text.chars().all(|c| c.is_ascii_digit()) {
+            id.text = format!("{:0>want$}", id.text);
             warnings.push(format!(
                 "{row}: đã khôi phục chữ số 0 đầu của số CMT/CCCD bị Excel lưu dạng số"
             ));
@@ -427,6 +456,7 @@ mod tests {
                 t(&[&["Nơi nhận:", "THỦ TRƯỞNG"]]),
             ],
             text: vec![],
+            continues: true,
         };
         let form = interpret(&doc).unwrap();
         assert_eq!(form.kind, FormKind::Accounts);
@@ -456,6 +486,7 @@ mod tests {
                 &["1", "Lê Văn B", "027085001234", "Cấp mới"],
             ])],
             text: vec![],
+            continues: true,
         };
         let form = interpret(&doc).unwrap();
         assert_eq!(form.rows.len(), 1);
@@ -476,6 +507,7 @@ mod tests {
                 ],
             ])],
             text: vec![],
+            continues: true,
         };
         let form = interpret(&doc).unwrap();
         assert_eq!(form.kind, FormKind::Changes);
@@ -483,10 +515,102 @@ mod tests {
     }
 
     #[test]
+    fn word_table_continued_after_a_page_break() {
+        let doc = RawDocument {
+            tables: vec![
+                t(&[
+                    HEADER,
+                    &[
+                        "1",
+                        "Nguyễn Văn An",
+                        "12/03/1985",
+                        "Nam",
+                        "027085001234",
+                        "CV",
+                        "P",
+                        "Cấp mới",
+                    ],
+                ]),
+                // Header repeated.
+                t(&[
+                    HEADER,
+                    &[
+                        "2",
+                        "Lê Văn Bình",
+                        "12/03/1985",
+                        "Nam",
+                        "027085001235",
+                        "CV",
+                        "P",
+                        "Cấp mới",
+                    ],
+                ]),
+                // No header, same columns, numbered.
+                t(&[&[
+                    "3",
+                    "Lê Văn Chi",
+                    "12/03/1985",
+                    "Nam",
+                    "027085001236",
+                    "CV",
+                    "P",
+                    "Cấp mới",
+                ]]),
+                // The signature table is not a continuation.
+                t(&[&["Nơi nhận:", "THỦ TRƯỞNG ĐƠN VỊ"]]),
+            ],
+            text: vec![],
+            continues: true,
+        };
+        let form = interpret(&doc).unwrap();
+        let names: Vec<&str> = form.rows.iter().map(|r| r.get(Column::Name)).collect();
+        assert_eq!(names, vec!["Nguyễn Văn An", "Lê Văn Bình", "Lê Văn Chi"]);
+        assert_eq!(form.rows[2].row.index, 3);
+    }
+
+    #[test]
+    fn regression_other_sheets_of_a_workbook_are_not_merged_in() {
+        let doc = RawDocument {
+            tables: vec![
+                t(&[
+                    HEADER,
+                    &[
+                        "1",
+                        "Nguyễn Văn An",
+                        "12/03/1985",
+                        "Nam",
+                        "027085001234",
+                        "CV",
+                        "P",
+                        "Cấp mới",
+                    ],
+                ]),
+                t(&[
+                    HEADER,
+                    &[
+                        "1",
+                        "Danh sách cũ",
+                        "12/03/1985",
+                        "Nam",
+                        "027085009999",
+                        "CV",
+                        "P",
+                        "Hủy bỏ",
+                    ],
+                ]),
+            ],
+            text: vec![],
+            continues: false,
+        };
+        assert_eq!(interpret(&doc).unwrap().rows.len(), 1);
+    }
+
+    #[test]
     fn no_header_is_an_error() {
         let doc = RawDocument {
             tables: vec![t(&[&["a", "b"]])],
             text: vec![],
+            continues: true,
         };
         assert!(matches!(interpret(&doc), Err(FormError::NoRequestTable)));
     }
@@ -513,6 +637,7 @@ mod tests {
         let form = interpret(&RawDocument {
             tables: vec![table],
             text: vec![],
+            continues: false,
         })
         .unwrap();
         assert_eq!(form.rows[0].get(Column::Id), "027085001234");
@@ -530,6 +655,7 @@ mod tests {
                 &["2", "C D", "2", "UBND PHƯỜNG VŨ  NINH", "Cấp mới"],
             ])],
             text: vec![],
+            continues: true,
         };
         let form = interpret(&doc).unwrap();
         assert_eq!(

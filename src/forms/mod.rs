@@ -86,6 +86,9 @@ pub struct RawDocument {
     pub tables: Vec<Table>,
     /// Paragraphs outside tables.
     pub text: Vec<String>,
+    /// Whether later tables may continue the request table (Word: a list
+    /// broken by a page break). Sheets of a workbook stand alone.
+    pub continues: bool,
 }
 
 /// Reads a file by its extension (case-insensitive).

@@ -54,8 +54,9 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Makes a file name safe to use inside our folders: no separators, no
-/// leading dots, bounded length.
+/// Makes a file name safe to use inside our folders: no separators or
+/// control characters, no leading dots, at most 150 bytes with the
+/// extension kept (it decides which reader reads the file).
 fn safe_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
@@ -73,15 +74,19 @@ fn safe_name(name: &str) -> String {
     } else {
         cleaned
     };
-    if cleaned.len() > 150 {
-        let mut end = 150;
-        while !cleaned.is_char_boundary(end) {
-            end -= 1;
-        }
-        cleaned[..end].to_string()
-    } else {
-        cleaned
+    const MAX: usize = 150;
+    if cleaned.len() <= MAX {
+        return cleaned;
     }
+    let (stem, ext) = match cleaned.rsplit_once('.') {
+        Some((s, e)) if e.len() <= 8 && !s.is_empty() => (s, format!(".{e}")),
+        _ => (cleaned.as_str(), String::new()),
+    };
+    let mut end = MAX - ext.len();
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ext}", &stem[..end])
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -169,15 +174,24 @@ impl Spool {
     }
 
     /// Copies a file into processing/ (for `mailprov process`: the given
-    /// file stays where it is).
+    /// file stays where it is). If a file with the same content already
+    /// waits there (an earlier run was interrupted or deferred), that one is
+    /// returned instead of a second copy.
     pub fn copy_in(&self, path: &Path) -> std::io::Result<PathBuf> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let bytes = fs::read(path)?;
+        for waiting in self.pending()? {
+            if fs::metadata(&waiting).map(|m| m.len()).ok() == Some(bytes.len() as u64)
+                && fs::read(&waiting).map(|b| b == bytes).unwrap_or(false)
+            {
+                return Ok(waiting);
+            }
+        }
         let target = Spool::stamped(&self.processing, &name);
         let tmp = self.processing.join(format!(".{}.part", safe_name(&name)));
-        let bytes = fs::read(path)?;
         write_private(&tmp, &bytes)?;
         fs::rename(&tmp, &target)?;
         sync_dir(&self.processing)?;
@@ -274,6 +288,13 @@ mod tests {
             .unwrap(),
             "report"
         );
+    }
+
+    #[test]
+    fn regression_long_names_keep_their_extension() {
+        let long = format!("{}.csv", "Danh sách đề nghị cấp mới ".repeat(8));
+        let safe = safe_name(&long);
+        assert!(safe.len() <= 150 && safe.ends_with(".csv"), "{safe}");
     }
 
     #[test]

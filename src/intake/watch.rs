@@ -3,7 +3,7 @@
 //! have settled, process them one at a time in arrival order, retry files
 //! left in processing/ with backoff, stop cleanly on shutdown.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -61,8 +61,9 @@ impl Settle {
     }
 }
 
-/// Regular files in the inbox that are not temporary names.
-fn scan(inbox: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+/// Regular files in the inbox that are not temporary names. Anything else
+/// (symbolic links, folders, pipes) is left alone and reported once.
+fn scan(inbox: &Path, warned: &mut HashSet<PathBuf>) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     let Ok(entries) = std::fs::read_dir(inbox) else {
         tracing::warn!(inbox = %inbox.display(), "cannot read the inbox");
         return Vec::new();
@@ -74,9 +75,13 @@ fn scan(inbox: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
             // symlink_metadata: a link is never followed, and is not a
             // regular file, so it is left alone.
             let md = std::fs::symlink_metadata(e.path()).ok()?;
-            md.file_type()
-                .is_file()
-                .then(|| (e.path(), md.len(), md.modified().ok()))
+            if !md.file_type().is_file() {
+                if warned.insert(e.path()) {
+                    tracing::warn!(path = %e.path().display(), "not a regular file (link, folder…); left in the inbox");
+                }
+                return None;
+            }
+            Some((e.path(), md.len(), md.modified().ok()))
         })
         .collect()
 }
@@ -113,6 +118,7 @@ where
     // Poll often enough to notice a file as soon as it has settled.
     let tick = scan_every.min((settle / 2).max(Duration::from_millis(100)));
     let mut settling = Settle::new(settle);
+    let mut warned = HashSet::new();
     let mut retry_at = Instant::now();
     let mut backoff = Duration::from_secs(5);
     tracing::info!(inbox = %spool.inbox.display(), "watching the inbox");
@@ -144,7 +150,7 @@ where
             } else {
                 backoff = Duration::from_secs(5);
                 retry_at = Instant::now() + scan_every;
-                for path in settling.observe(scan(&spool.inbox), Instant::now()) {
+                for path in settling.observe(scan(&spool.inbox, &mut warned), Instant::now()) {
                     if stopping(&stop_rx) {
                         break;
                     }

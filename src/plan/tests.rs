@@ -1,8 +1,23 @@
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
 
 use super::*;
 use crate::identity::IdNumber;
 use crate::model::{Gender, Person};
+
+/// A first attempt: nothing resumed.
+fn plan(
+    requests: &[Request],
+    snapshot: &Snapshot,
+    settings: &PlanSettings,
+) -> Result<Plan, Vec<RowError>> {
+    super::plan(requests, snapshot, settings, &HashSet::new())
+}
+
+fn resumed(ops: &[&str]) -> HashSet<String> {
+    ops.iter().map(|o| o.to_string()).collect()
+}
 
 fn settings() -> PlanSettings {
     PlanSettings {
@@ -60,6 +75,13 @@ fn account(uid: &str, id: Option<&str>) -> Account {
         id_hash: id.map(|i| format!("hash-{i}")),
         locked: false,
         archived: false,
+    }
+}
+
+fn named(uid: &str, id: &str, name: &str) -> Account {
+    Account {
+        full_name: name.into(),
+        ..account(uid, Some(id))
     }
 }
 
@@ -197,7 +219,7 @@ fn create_after_deletion_issues_a_new_address() {
 fn lock_unlock_delete_find_the_account_by_id_hash() {
     let snap = snapshot(vec![
         account("annv", Some("027000000000")),
-        account("hoangld", Some("027078009876")),
+        named("hoangld", "027078009876", "Lê Đức Hoàng"),
     ]);
     let p = plan(
         &[req(1, Action::Lock, "Lê Đức Hoàng", "027078009876")],
@@ -228,7 +250,7 @@ fn lock_unlock_delete_find_the_account_by_id_hash() {
         }]
     );
 
-    let mut locked = account("hoangld", Some("027078009876"));
+    let mut locked = named("hoangld", "027078009876", "Lê Đức Hoàng");
     locked.locked = true;
     let p = plan(
         &[req(1, Action::Unlock, "Lê Đức Hoàng", "027078009876")],
@@ -559,4 +581,119 @@ fn dn_values_are_escaped() {
     assert!(
         matches!(ops(&p)[0], Operation::Rename { new_dn, .. } if new_dn == "uid=a\\2cb,ou=people,dc=x")
     );
+}
+
+#[test]
+fn regression_an_id_under_another_name_never_locks_or_deletes_that_account() {
+    let mut binh = account("binhpv", Some("027085000101"));
+    binh.full_name = "Phạm Văn Bình".into();
+    let snap = snapshot(vec![binh]);
+    for action in [Action::Lock, Action::Unlock, Action::Delete, Action::Create] {
+        let e = plan(
+            &[req(1, action, "Người Khác Hẳn", "027085000101")],
+            &snap,
+            &settings(),
+        )
+        .unwrap_err();
+        assert!(e[0].message.contains("không khớp"), "{action:?}: {e:?}");
+        // The other person's address is not disclosed.
+        assert!(!e[0].message.contains("binhpv"), "{e:?}");
+    }
+    // Diacritics typed differently are the same name.
+    let p = plan(
+        &[req(1, Action::Lock, "PHAM VAN BINH", "027085000101")],
+        &snap,
+        &settings(),
+    )
+    .unwrap();
+    assert!(matches!(ops(&p)[0], Operation::Lock { .. }));
+}
+
+#[test]
+fn regression_resumed_creates_are_planned_again_so_their_password_is_mailed() {
+    let mut an = account("annv", Some("027085001234"));
+    an.full_name = "Nguyễn Văn An".into();
+    let snap = snapshot(vec![an]);
+    let reqs = [
+        req(1, Action::Create, "Nguyễn Văn An", "027085001234"),
+        req(2, Action::Create, "Lê Văn Bình", "027085009999"),
+    ];
+    let p = super::plan(&reqs, &snap, &settings(), &resumed(&["create annv"])).unwrap();
+    assert_eq!(created_uids(&p), vec!["annv", "binhlv"]);
+    let Operation::Create(a) = ops(&p)[0] else {
+        panic!()
+    };
+    assert_eq!(a.dn, "uid=annv,ou=people,dc=x");
+    // Without the journal saying so, the existing account is left alone.
+    let p = plan(&reqs, &snap, &settings()).unwrap();
+    assert_eq!(created_uids(&p), vec!["binhlv"]);
+}
+
+#[test]
+fn resumed_lock_archive_modify_and_rename_are_planned_again() {
+    let mut locked = named("hoangld", "027078009876", "Lê Đức Hoàng");
+    locked.full_name = "Lê Đức Hoàng".into();
+    locked.locked = true;
+    let mut gone = account("annv2", Some("027095003333"));
+    gone.archived = true;
+    gone.dn = "uid=annv2,ou=archive,dc=x".into();
+    let mut renamed = account("an.nguyen", Some("1"));
+    renamed.addresses = vec!["annv".into(), "an.nguyen".into()];
+    renamed.title = "Trưởng phòng".into();
+    let snap = snapshot(vec![locked, gone, renamed]);
+    let reqs = [
+        req(1, Action::Lock, "Lê Đức Hoàng", "027078009876"),
+        req(2, Action::Delete, "Nguyễn Văn An", "027095003333"),
+    ];
+    let r = resumed(&["lock hoangld", "archive annv2"]);
+    let p = super::plan(&reqs, &snap, &settings(), &r).unwrap();
+    assert!(matches!(ops(&p)[0], Operation::Lock { uid, .. } if uid == "hoangld"));
+    assert!(matches!(ops(&p)[1], Operation::Archive { dn, new_dn, .. }
+        if dn == "uid=annv2,ou=people,dc=x" && new_dn == "uid=annv2,ou=archive,dc=x"));
+
+    let reqs = [
+        change(
+            1,
+            "annv",
+            Field::Address,
+            NewValue::Address("an.nguyen".into()),
+        ),
+        change(
+            2,
+            "annv",
+            Field::Title,
+            NewValue::Text("Trưởng phòng".into()),
+        ),
+    ];
+    let r = resumed(&["rename annv -> an.nguyen", "modify an.nguyen title"]);
+    let p = super::plan(&reqs, &snap, &settings(), &r).unwrap();
+    assert!(matches!(ops(&p)[0], Operation::Rename { dn, new_dn, .. }
+        if dn == "uid=annv,ou=people,dc=x" && new_dn == "uid=an.nguyen,ou=people,dc=x"));
+    assert!(matches!(
+        ops(&p)[1],
+        Operation::Modify {
+            change: AccountChange::Title(_),
+            ..
+        }
+    ));
+    // Not resumed: nothing to do.
+    assert!(ops(&plan(&reqs, &snap, &settings()).unwrap()).is_empty());
+}
+
+#[test]
+fn regression_an_account_may_take_back_its_own_old_address() {
+    let mut renamed = account("an.nguyen", Some("1"));
+    renamed.addresses = vec!["annv".into(), "an.nguyen".into()];
+    let p = plan(
+        &[change(
+            1,
+            "an.nguyen",
+            Field::Address,
+            NewValue::Address("annv".into()),
+        )],
+        &snapshot(vec![renamed]),
+        &settings(),
+    )
+    .unwrap();
+    assert!(matches!(ops(&p)[0], Operation::Rename { new_uid, .. } if new_uid == "annv"));
 }

@@ -45,6 +45,8 @@ pub struct Slapd {
     pub bind_dn: String,
     pub password_file: PathBuf,
     pub password: String,
+    /// Its process, killed on drop if the stop script could not do it.
+    pub pid: i32,
 }
 
 impl Slapd {
@@ -77,6 +79,7 @@ impl Slapd {
             bind_dn: get("LDAP_BIND_DN"),
             password_file,
             password,
+            pid: get("SLAPD_PID").parse().unwrap(),
         }
     }
 
@@ -175,6 +178,12 @@ impl Drop for Slapd {
             .arg("stop")
             .arg(&self.dir)
             .output();
+        // A test that restarted slapd by hand wrote a new pid file, which the
+        // script stopped; whatever is left of the first process is ours.
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", self.pid)).unwrap_or_default();
+        if comm.trim() == "slapd" {
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        }
     }
 }
 
@@ -306,13 +315,21 @@ fn session(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>) -> std::io::R
 }
 
 /// A whole deployment in a temporary folder: slapd, SMTP sink, config.
+///
+/// Fields drop in declaration order: slapd is stopped before its folder
+/// (`root`, last) is removed. The other way round, the stop script found no
+/// folder and left slapd running.
 pub struct Env {
-    /// Kept alive for the folder's lifetime.
-    pub root: tempfile::TempDir,
+    /// The directory server; stopped first.
     pub slapd: Slapd,
+    /// Receives the confirmations.
     pub smtp: SmtpSink,
+    /// The config file mailprov is run with.
     pub config: PathBuf,
+    /// The ID-hash key written for mailprov, to check hashes independently.
     pub key: Vec<u8>,
+    /// Everything on disk; removed last.
+    pub root: tempfile::TempDir,
 }
 
 pub const TNMT: &str = "tnmt@bacninh.gov.vn";

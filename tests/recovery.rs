@@ -1,0 +1,207 @@
+//! Crashes, outages and repeats: a request is never lost, never applied
+//! twice, and every new account's password reaches the unit.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn csv_of_creates(n: usize) -> String {
+    let mut s = String::from(
+        "STT,Họ và tên,Ngày sinh,Giới tính,Số CMT/CCCD,Chức vụ,Đơn vị công tác,Nội dung đề nghị\n",
+    );
+    let given = [
+        "An", "Bình", "Chi", "Dũng", "Hà", "Hải", "Lan", "Long", "Mai", "Nam",
+    ];
+    for i in 1..=n {
+        s.push_str(&format!(
+            "{i},Nguyễn Văn {},01/01/1990,Nam,027090{i:06},Chuyên viên,Phòng Nội vụ,Cấp mới\n",
+            given[i % given.len()]
+        ));
+    }
+    s
+}
+
+fn passwords(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut current = None;
+    for line in text.lines() {
+        if let Some(i) = line.find("đã tạo tài khoản ") {
+            current = Some(line[i + "đã tạo tài khoản ".len()..].trim().to_string());
+        } else if let Some(i) = line.find("Mật khẩu ban đầu: ") {
+            out.insert(
+                current.take().unwrap(),
+                line[i + "Mật khẩu ban đầu: ".len()..].trim().to_string(),
+            );
+        }
+    }
+    out
+}
+
+fn journal_count(env: &Env, event: &str) -> usize {
+    std::fs::read_to_string(env.path("state/journal.jsonl"))
+        .unwrap_or_default()
+        .matches(&format!("\"event\":\"{event}\""))
+        .count()
+}
+
+#[test]
+fn regression_kill_9_mid_file_then_restart_applies_all_once_and_mails_every_password() {
+    let env = Env::new();
+    let rows = 600;
+    let file = env.path("many.csv");
+    std::fs::write(&file, csv_of_creates(rows)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mailprov"))
+        .args(["process", "--config"])
+        .arg(&env.config)
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(60, || journal_count(&env, "op_done") >= 40),
+        "some operations applied"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partly = env.slapd.uids(PEOPLE).len();
+    assert!(
+        partly >= 40 && partly < rows,
+        "killed mid-file: {partly} of {rows} created"
+    );
+    assert!(env.smtp.mails().is_empty(), "no confirmation yet");
+    assert_eq!(env.files_in("processing").len(), 1);
+
+    // Restart: the daemon finishes what is in processing/.
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(120, || env.files_in("done").len() == 2),
+        "finished after the restart"
+    );
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+
+    let uids = env.slapd.uids(PEOPLE);
+    assert_eq!(uids.len(), rows, "every row applied exactly once");
+    let mails = env.smtp.mails();
+    assert_eq!(mails.len(), 1, "one confirmation for the file");
+    let pws = passwords(&mails[0].text());
+    assert_eq!(
+        pws.len(),
+        rows,
+        "a password for every account, those created before the kill too"
+    );
+    // The accounts created before the kill answer to the mailed password.
+    let mut checked = 0;
+    for (addr, pw) in pws.iter().take(60) {
+        let uid = addr.trim_end_matches("@bacninh.gov.vn");
+        let (ok, said) = env.slapd.whoami(&format!("uid={uid},{PEOPLE}"), pw);
+        assert!(
+            ok && said.contains("Password must be changed"),
+            "{uid}: {said}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 60);
+    assert!(
+        !mails[0].text().contains("từ trước"),
+        "the unit is not told its own accounts existed before"
+    );
+}
+
+#[test]
+fn regression_a_file_that_keeps_killing_mailprov_is_set_aside() {
+    let env = Env::new();
+    // Two earlier attempts at this content died without a trace of their
+    // end (as an out-of-memory kill would leave them).
+    let bytes = std::fs::read(sample(SAMPLES[0])).unwrap();
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    std::fs::create_dir_all(env.path("state/processing")).unwrap();
+    std::fs::write(
+        env.path("state/processing/20261203T000000Z-1-01-tnmt-cap-moi.docx"),
+        &bytes,
+    )
+    .unwrap();
+    let claim = format!("{{\"ts\":\"2026-12-03T00:00:00Z\",\"event\":\"file_claimed\",\"sha256\":\"{sha}\",\"name\":\"01-tnmt-cap-moi.docx\"}}\n");
+    std::fs::write(env.path("state/journal.jsonl"), claim.repeat(2)).unwrap();
+
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(30, || env.files_in("rejected").len() == 2),
+        "set aside in rejected/"
+    );
+    // The daemon goes on with the next file.
+    std::fs::copy(sample(SAMPLES[4]), env.path("inbox").join(SAMPLES[4])).unwrap();
+    assert!(
+        wait_for(30, || env.files_in("done").len() == 2),
+        "the next file is processed"
+    );
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert!(
+        env.slapd.person("annv").is_none(),
+        "the poisonous file was not applied"
+    );
+    let mails = env.smtp.mails();
+    assert!(
+        mails[0].text().contains("dừng bất thường"),
+        "{}",
+        mails[0].text()
+    );
+}
+
+#[test]
+fn regression_process_during_an_outage_does_not_pile_up_copies() {
+    let env = Env::new();
+    let stop = Command::new("bash")
+        .arg(manifest_dir().join("scripts/slapd.sh"))
+        .arg("stop")
+        .arg(&env.slapd.dir)
+        .output()
+        .unwrap();
+    assert!(stop.status.success());
+    for _ in 0..2 {
+        assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(1));
+    }
+    assert_eq!(
+        env.files_in("processing").len(),
+        1,
+        "{:?}",
+        env.files_in("processing")
+    );
+    assert!(env.smtp.mails().is_empty());
+}
+
+#[test]
+fn files_over_the_size_limit_are_rejected_unread() {
+    let env =
+        Env::with(|t| *t = t.replace("settle_ms = 200", "settle_ms = 200\nmax_file_bytes = 10000"));
+    let before = env.slapd.dump();
+    let o = env.process(&[sample(SAMPLES[0])]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(env.slapd.dump(), before);
+    let m = &env.smtp.mails()[0];
+    assert!(m.text().contains("quá lớn"), "{}", m.text());
+    assert_eq!(env.files_in("rejected").len(), 2);
+}

@@ -80,6 +80,14 @@ impl IdNumber {
         if digits.is_empty() {
             return Err("thiếu số CMT/CCCD".into());
         }
+        if raw.contains(['E', 'e']) && raw.contains('+') {
+            // "2.70851E+10": Excel showed a long number in scientific form
+            // and the clerk copied it; its last digits are lost.
+            return Err(
+                "số CMT/CCCD đã bị Excel đổi sang dạng số mũ (ví dụ 2,7E+10) nên mất chữ số; đề nghị định dạng cột là Văn bản (Text) và nhập lại số"
+                    .into(),
+            );
+        }
         if !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err("số CMT/CCCD chỉ được gồm các chữ số".into());
         }
@@ -224,6 +232,16 @@ mod tests {
         assert!(IdNumber::parse("02708700123x").is_err());
         assert!(IdNumber::parse("*").is_err());
         assert!(IdNumber::parse("").unwrap_err().contains("thiếu"));
+    }
+
+    #[test]
+    fn regression_scientific_notation_from_excel_is_explained() {
+        assert!(IdNumber::parse("2.70851E+10")
+            .unwrap_err()
+            .contains("số mũ"));
+        assert!(IdNumber::parse("2,70851e+10")
+            .unwrap_err()
+            .contains("số mũ"));
     }
 
     #[test]

@@ -175,6 +175,16 @@ pub fn compose(
         html.push_str("</table>");
         text.push('\n');
     }
+    if !outcome.warnings.is_empty() {
+        let _ = writeln!(text, "Ghi chú khi đọc tệp:");
+        html.push_str("<p>Ghi chú khi đọc tệp:</p><ul>");
+        for w in &outcome.warnings {
+            let _ = writeln!(text, "  - {w}");
+            let _ = write!(html, "<li>{}</li>", html_escape(w));
+        }
+        html.push_str("</ul>");
+        text.push('\n');
+    }
     if has_passwords {
         let _ = writeln!(text, "Lưu ý: {PASSWORD_NOTE}\n");
         let _ = write!(html, "<p><b>Lưu ý:</b> {}</p>", html_escape(PASSWORD_NOTE));

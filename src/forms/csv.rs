@@ -1,21 +1,45 @@
 //! CSV reader: UTF-8 (with or without BOM), UTF-16 with BOM (Excel's
 //! "Unicode text") and Windows-1258; separator sniffed among `,` `;` tab.
 
+use unicode_normalization::UnicodeNormalization;
+
+use super::legacy::{convert, score, Legacy};
 use super::{Cell, FormError, RawDocument};
 
-/// Decodes the bytes of a text file to a `String`.
-pub fn decode(bytes: &[u8]) -> String {
+/// Decodes the bytes of a text file: by its BOM (UTF-8, UTF-16), as
+/// UTF-8 when it is valid UTF-8, else as whichever of the 8-bit encodings
+/// of Vietnamese Windows reads most like Vietnamese: Windows-1258, or
+/// TCVN3 / VNI-Windows text saved as "ANSI". Returns the legacy encoding
+/// used, if any.
+pub fn decode(bytes: &[u8]) -> (String, Option<Legacy>) {
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        return text.into_owned();
+        return (text.into_owned(), None);
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1258
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return (s.to_string(), None);
     }
+    let cp1258: String = encoding_rs::WINDOWS_1258
+        .decode_without_bom_handling(bytes)
+        .0
+        .nfc()
+        .collect();
+    // Latin-1 reading: every byte its own code point, as the legacy tables
+    // are written.
+    let latin: String = bytes.iter().map(|&b| b as char).collect();
+    let t = Legacy::Tcvn3 { capitals: false };
+    let candidates = [
+        (cp1258, None),
+        (convert(&latin, t), Some(t)),
+        (convert(&latin, Legacy::Vni), Some(Legacy::Vni)),
+    ];
+    let best = candidates
+        .into_iter()
+        .enumerate()
+        .max_by_key(|(i, (text, _))| (score(text), std::cmp::Reverse(*i)))
+        .map(|(_, c)| c)
+        .expect("three candidates");
+    best
 }
 
 /// The separator of the table: among `,` `;` tab, the one that appears
@@ -48,7 +72,7 @@ fn sniff(text: &str) -> u8 {
 }
 
 pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
-    let text = decode(bytes);
+    let (text, legacy) = decode(bytes);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -58,10 +82,18 @@ pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
     for record in reader.records() {
         table.push(record?.iter().map(Cell::text).collect());
     }
+    let warnings = legacy
+        .map(|enc| {
+            vec![format!(
+                "tệp CSV dùng bảng mã cũ {}; đã chuyển sang Unicode",
+                enc.name()
+            )]
+        })
+        .unwrap_or_default();
     Ok(RawDocument {
         tables: vec![table],
-        text: Vec::new(),
-        continues: false,
+        warnings,
+        ..RawDocument::default()
     })
 }
 
@@ -81,6 +113,19 @@ mod tests {
         let text = "Bắc Ninh, ngày 01 tháng 12 năm 2026\nSTT;Họ và tên;Ngày sinh;Giới tính\n1;An;1/1/1990;Nam\n";
         let doc = read(text.as_bytes()).unwrap();
         assert_eq!(doc.tables[0][1][1].text, "Họ và tên");
+    }
+
+    #[test]
+    fn ansi_files_in_tcvn3_and_vni_are_recognised() {
+        // Bytes as Vietnamese Windows saved them: each legacy character is
+        // one byte (its Latin-1 code point).
+        let bytes = |s: &str| s.chars().map(|c| c as u32 as u8).collect::<Vec<u8>>();
+        let (t, enc) = decode(&bytes("Hä vµ tªn;Giíi tÝnh\nNguyÔn V¨n An;N÷\n"));
+        assert_eq!(t, "Họ và tên;Giới tính\nNguyễn Văn An;Nữ\n");
+        assert_eq!(enc, Some(Legacy::Tcvn3 { capitals: false }));
+        let (t, enc) = decode(&bytes("Hoï vaø teân;Giôùi tính\nNguyeãn Vaên An;Nöõ\n"));
+        assert_eq!(t, "Họ và tên;Giới tính\nNguyễn Văn An;Nữ\n");
+        assert_eq!(enc, Some(Legacy::Vni));
     }
 
     #[test]

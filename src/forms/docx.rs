@@ -8,6 +8,9 @@ use std::io::Cursor;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
+use std::collections::HashMap;
+
+use super::legacy::{convert, font_encoding, Legacy};
 use super::{read_zip_part, Cell, FormError, RawDocument, Table};
 
 /// A table being built while its XML is read.
@@ -37,7 +40,102 @@ pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))?;
     let xml = read_zip_part(&mut archive, "word/document.xml")?
         .ok_or_else(|| FormError::Xml("word/document.xml is missing".into()))?;
-    parse_document_xml(&xml)
+    let fonts = match read_zip_part(&mut archive, "word/styles.xml")? {
+        Some(styles) => parse_styles(&styles)?,
+        None => Fonts::default(),
+    };
+    parse_document_xml(&xml, &fonts)
+}
+
+/// Fonts the styles give text that names none itself.
+#[derive(Debug, Default)]
+pub(crate) struct Fonts {
+    /// The document's default font (docDefaults, then the default
+    /// paragraph style).
+    default: Option<String>,
+    /// Style id → (its own font, the style it is based on).
+    styles: HashMap<String, (Option<String>, Option<String>)>,
+}
+
+impl Fonts {
+    /// The font of a style, following `basedOn` (a few levels at most).
+    fn of_style(&self, id: &str) -> Option<String> {
+        let mut id = id.to_string();
+        for _ in 0..10 {
+            let (font, based_on) = self.styles.get(&id)?;
+            if let Some(f) = font {
+                return Some(f.clone());
+            }
+            id = based_on.clone()?;
+        }
+        None
+    }
+}
+
+/// The ASCII font of an `rFonts` element (`w:ascii`, else `w:hAnsi`).
+fn rfonts(e: &BytesStart<'_>) -> Option<String> {
+    attr(e, "w:ascii").or_else(|| attr(e, "w:hAnsi"))
+}
+
+/// Reads `word/styles.xml` for fonts only.
+pub(crate) fn parse_styles(xml: &[u8]) -> Result<Fonts, FormError> {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut fonts = Fonts::default();
+    let mut doc_default: Option<String> = None;
+    let mut default_style: Option<String> = None;
+    // The style being read: (id, font, basedOn).
+    let mut style: Option<(String, Option<String>, Option<String>)> = None;
+    let mut in_defaults = false;
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| FormError::Xml(e.to_string()))?;
+        match event {
+            Event::DocType(_) => return Err(FormError::Dtd),
+            Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
+                "docDefaults" => in_defaults = true,
+                "style" => {
+                    let id = attr(&e, "w:styleId").unwrap_or_default();
+                    if attr(&e, "w:default").as_deref() == Some("1")
+                        && attr(&e, "w:type").as_deref() == Some("paragraph")
+                    {
+                        default_style = Some(id.clone());
+                    }
+                    style = Some((id, None, None));
+                }
+                "basedOn" => {
+                    if let Some(s) = style.as_mut() {
+                        s.2 = attr(&e, "w:val");
+                    }
+                }
+                "rFonts" => {
+                    if let Some(s) = style.as_mut() {
+                        s.1 = s.1.take().or_else(|| rfonts(&e));
+                    } else if in_defaults {
+                        doc_default = doc_default.or_else(|| rfonts(&e));
+                    }
+                }
+                _ => {}
+            },
+            Event::End(e) => match e.local_name().as_ref() {
+                "docDefaults" => in_defaults = false,
+                "style" => {
+                    if let Some((id, font, based_on)) = style.take() {
+                        fonts.styles.insert(id, (font, based_on));
+                    }
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    fonts.default = default_style
+        .and_then(|id| fonts.of_style(&id))
+        .or(doc_default);
+    Ok(fonts)
 }
 
 /// Most cells a document may spread into (merged cells count once per grid
@@ -46,7 +144,7 @@ const MAX_CELLS: usize = 200_000;
 /// Most text all cells together may hold, merged copies included.
 const MAX_CELL_TEXT: usize = 16 * 1024 * 1024;
 
-pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
+pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocument, FormError> {
     let mut reader = Reader::from_reader(xml);
     let mut buf = Vec::new();
     let mut doc = RawDocument {
@@ -64,6 +162,24 @@ pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
     // small file of merged cells must not spread into gigabytes.
     let mut cells = 0usize;
     let mut cell_text = 0usize;
+    // Font of the text being read, for legacy encodings: the run's own
+    // font, else its character style's, else its paragraph style's, else
+    // the document default.
+    let mut in_run = false;
+    let mut in_ppr = false;
+    let mut para_style: Option<String> = None;
+    let mut run_style: Option<String> = None;
+    let mut run_font: Option<String> = None;
+    let mut used: Vec<Legacy> = Vec::new();
+    let encoding =
+        |run_font: &Option<String>, run_style: &Option<String>, para_style: &Option<String>| {
+            run_font
+                .clone()
+                .or_else(|| run_style.as_deref().and_then(|s| fonts.of_style(s)))
+                .or_else(|| para_style.as_deref().and_then(|s| fonts.of_style(s)))
+                .or_else(|| fonts.default.clone())
+                .and_then(|f| font_encoding(&f))
+        };
 
     loop {
         let event = reader
@@ -87,10 +203,22 @@ pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
                 }
                 "t" if in_del == 0 => in_text = true,
                 "del" => in_del += 1,
-                "p" => para.clear(),
+                "p" => {
+                    para.clear();
+                    para_style = None;
+                }
+                "pPr" => in_ppr = true,
+                "r" => {
+                    in_run = true;
+                    run_style = None;
+                    run_font = None;
+                }
                 _ => {}
             },
             Event::Empty(e) => match e.local_name().as_ref() {
+                "pStyle" if in_ppr => para_style = attr(&e, "w:val"),
+                "rStyle" if in_run => run_style = attr(&e, "w:val"),
+                "rFonts" if in_run => run_font = rfonts(&e),
                 "br" | "cr" if in_del == 0 => para.push('\n'),
                 "tab" if in_del == 0 => para.push(' '),
                 "noBreakHyphen" if in_del == 0 => para.push('-'),
@@ -109,23 +237,41 @@ pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
                 }
                 _ => {}
             },
-            Event::Text(e) if in_text => para.push_str(&e.xml10_content()),
+            Event::Text(e) if in_text => {
+                let text = e.xml10_content();
+                match encoding(&run_font, &run_style, &para_style) {
+                    Some(enc) => {
+                        para.push_str(&convert(&text, enc));
+                        if !used.contains(&enc) {
+                            used.push(enc);
+                        }
+                    }
+                    None => para.push_str(&text),
+                }
+            }
             Event::GeneralRef(r) if in_text => {
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    para.push(c);
-                } else {
-                    match &*r {
-                        "amp" => para.push('&'),
-                        "lt" => para.push('<'),
-                        "gt" => para.push('>'),
-                        "quot" => para.push('"'),
-                        "apos" => para.push('\''),
-                        _ => {}
+                let c = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c),
+                    _ => match &*r {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => None,
+                    },
+                };
+                if let Some(c) = c {
+                    match encoding(&run_font, &run_style, &para_style) {
+                        Some(enc) => para.push_str(&convert(&c.to_string(), enc)),
+                        None => para.push(c),
                     }
                 }
             }
             Event::End(e) => match e.local_name().as_ref() {
                 "t" => in_text = false,
+                "pPr" => in_ppr = false,
+                "r" => in_run = false,
                 "del" => in_del = in_del.saturating_sub(1),
                 "p" => {
                     let text = std::mem::take(&mut para);
@@ -187,6 +333,12 @@ pub(crate) fn parse_document_xml(xml: &[u8]) -> Result<RawDocument, FormError> {
         }
         buf.clear();
     }
+    for enc in used {
+        doc.warnings.push(format!(
+            "văn bản dùng phông chữ bảng mã cũ {}; đã chuyển sang Unicode",
+            enc.name()
+        ));
+    }
     Ok(doc)
 }
 
@@ -206,7 +358,7 @@ mod tests {
               <w:tc><w:p><w:r><w:t>Họ và</w:t><w:br/><w:t>tên</w:t></w:r></w:p></w:tc>
               <w:tc><w:p><w:del><w:r><w:delText>old</w:delText></w:r></w:del><w:ins><w:r><w:t>Ng&#224;y sinh</w:t></w:r></w:ins></w:p></w:tc>
             </w:tr></w:tbl></w:body></w:document>"#;
-        let doc = parse_document_xml(xml.as_bytes()).unwrap();
+        let doc = parse_document_xml(xml.as_bytes(), &Fonts::default()).unwrap();
         assert_eq!(doc.text, vec!["Số: 15/TNMT-VP"]);
         assert_eq!(cells(&doc.tables[0], 0), vec!["Họ và\ntên", "Ngày sinh"]);
     }
@@ -217,7 +369,7 @@ mod tests {
             <w:tr><w:tc><w:tcPr><w:gridSpan w:val="2"/></w:tcPr><w:p><w:r><w:t>A</w:t></w:r></w:p></w:tc><w:tc><w:tcPr><w:vMerge w:val="restart"/></w:tcPr><w:p><w:r><w:t>Unit</w:t></w:r></w:p></w:tc></w:tr>
             <w:tr><w:tc><w:p/></w:tc><w:tc><w:p><w:r><w:t>B</w:t></w:r></w:p></w:tc><w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc></w:tr>
             </w:tbl></w:body></w:document>"#;
-        let doc = parse_document_xml(xml.as_bytes()).unwrap();
+        let doc = parse_document_xml(xml.as_bytes(), &Fonts::default()).unwrap();
         assert_eq!(cells(&doc.tables[0], 0), vec!["A", "", "Unit"]);
         assert_eq!(cells(&doc.tables[0], 1), vec!["", "B", "Unit"]);
     }
@@ -234,7 +386,7 @@ mod tests {
         }
         xml.push_str("</w:tbl></w:body></w:document>");
         assert!(matches!(
-            parse_document_xml(xml.as_bytes()),
+            parse_document_xml(xml.as_bytes(), &Fonts::default()),
             Err(FormError::TooLarge)
         ));
     }
@@ -247,7 +399,7 @@ mod tests {
             format!("<w:tr>{row}</w:tr>").repeat(200)
         );
         assert!(matches!(
-            parse_document_xml(xml.as_bytes()),
+            parse_document_xml(xml.as_bytes(), &Fonts::default()),
             Err(FormError::TooLarge)
         ));
     }
@@ -256,7 +408,7 @@ mod tests {
     fn doctype_is_refused() {
         let xml = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><w:document/>"#;
         assert!(matches!(
-            parse_document_xml(xml.as_bytes()),
+            parse_document_xml(xml.as_bytes(), &Fonts::default()),
             Err(FormError::Dtd)
         ));
     }

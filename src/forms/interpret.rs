@@ -200,12 +200,13 @@ pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
     let width = doc.tables[first_table][header_row].len();
 
     let mut rows = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = doc.warnings.clone();
     let start = (header_row + 1).min(doc.tables[first_table].len());
     collect_rows(
         &doc.tables[first_table][start..],
         &first_map,
         kind,
+        doc.date1904,
         &mut rows,
         &mut warnings,
     );
@@ -244,6 +245,7 @@ pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
                 &table[start.min(table.len())..],
                 &map,
                 kind,
+                doc.date1904,
                 &mut rows,
                 &mut warnings,
             );
@@ -263,6 +265,7 @@ fn collect_rows(
     table: &[Vec<Cell>],
     map: &BTreeMap<Column, usize>,
     kind: FormKind,
+    date1904: bool,
     rows: &mut Vec<FormRow>,
     warnings: &mut Vec<String>,
 ) {
@@ -299,14 +302,19 @@ fn collect_rows(
             .unwrap_or_default();
         let row = RowRef { index, stt };
         if kind == FormKind::Accounts {
-            fix_numbers(&row, &mut cells, warnings);
+            fix_numbers(&row, &mut cells, date1904, warnings);
         }
         rows.push(FormRow { row, cells });
     }
 }
 
 /// Undoes what Excel does to IDs and dates stored as numbers.
-fn fix_numbers(row: &RowRef, cells: &mut BTreeMap<Column, Cell>, warnings: &mut Vec<String>) {
+fn fix_numbers(
+    row: &RowRef,
+    cells: &mut BTreeMap<Column, Cell>,
+    date1904: bool,
+    warnings: &mut Vec<String>,
+) {
     if let Some(id) = cells.get_mut(&Column::Id) {
         // Every CCCD starts with 0 (provinces 001–096; 001–009 lose two
         // zeros); a CMND may start with 0.
@@ -326,7 +334,14 @@ fn fix_numbers(row: &RowRef, cells: &mut BTreeMap<Column, Cell>, warnings: &mut 
         if d.number {
             if let Ok(serial) = d.text.parse::<i64>() {
                 if (1..=80_000).contains(&serial) {
-                    let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
+                    // Serial 1 is 1900-01-01 (counting Excel's phantom
+                    // 29/02/1900), or 1904-01-02 in the 1904 system.
+                    let base = if date1904 {
+                        chrono::NaiveDate::from_ymd_opt(1904, 1, 1)
+                    } else {
+                        chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                    }
+                    .expect("valid date");
                     if let Some(date) = base.checked_add_days(chrono::Days::new(serial as u64)) {
                         d.text = date.format("%d/%m/%Y").to_string();
                         d.number = false;
@@ -457,6 +472,8 @@ mod tests {
             ],
             text: vec![],
             continues: true,
+            warnings: vec![],
+            date1904: false,
         };
         let form = interpret(&doc).unwrap();
         assert_eq!(form.kind, FormKind::Accounts);
@@ -487,6 +504,8 @@ mod tests {
             ])],
             text: vec![],
             continues: true,
+            warnings: vec![],
+            date1904: false,
         };
         let form = interpret(&doc).unwrap();
         assert_eq!(form.rows.len(), 1);
@@ -508,6 +527,8 @@ mod tests {
             ])],
             text: vec![],
             continues: true,
+            warnings: vec![],
+            date1904: false,
         };
         let form = interpret(&doc).unwrap();
         assert_eq!(form.kind, FormKind::Changes);
@@ -561,6 +582,8 @@ mod tests {
             ],
             text: vec![],
             continues: true,
+            warnings: vec![],
+            date1904: false,
         };
         let form = interpret(&doc).unwrap();
         let names: Vec<&str> = form.rows.iter().map(|r| r.get(Column::Name)).collect();
@@ -601,6 +624,8 @@ mod tests {
             ],
             text: vec![],
             continues: false,
+            warnings: vec![],
+            date1904: false,
         };
         assert_eq!(interpret(&doc).unwrap().rows.len(), 1);
     }
@@ -611,6 +636,8 @@ mod tests {
             tables: vec![t(&[&["a", "b"]])],
             text: vec![],
             continues: true,
+            warnings: vec![],
+            date1904: false,
         };
         assert!(matches!(interpret(&doc), Err(FormError::NoRequestTable)));
     }
@@ -638,6 +665,8 @@ mod tests {
             tables: vec![table],
             text: vec![],
             continues: false,
+            warnings: vec![],
+            date1904: false,
         })
         .unwrap();
         assert_eq!(form.rows[0].get(Column::Id), "027085001234");
@@ -656,6 +685,8 @@ mod tests {
             ])],
             text: vec![],
             continues: true,
+            warnings: vec![],
+            date1904: false,
         };
         let form = interpret(&doc).unwrap();
         assert_eq!(

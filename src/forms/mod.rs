@@ -4,6 +4,7 @@
 mod csv;
 mod docx;
 mod interpret;
+mod legacy;
 mod xlsx;
 
 pub use interpret::{interpret, Column, Form, FormKind, FormRow};
@@ -89,6 +90,10 @@ pub struct RawDocument {
     /// Whether later tables may continue the request table (Word: a list
     /// broken by a page break). Sheets of a workbook stand alone.
     pub continues: bool,
+    /// What the reader corrected (legacy encodings…), for the officer.
+    pub warnings: Vec<String>,
+    /// Excel's 1904 date system: date serials count from 1904-01-01.
+    pub date1904: bool,
 }
 
 /// Reads a file by its extension (case-insensitive).
@@ -97,12 +102,47 @@ pub fn read(file_name: &str, bytes: &[u8]) -> Result<RawDocument, FormError> {
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
-    match ext.as_str() {
-        "docx" => docx::read(bytes),
-        "xlsx" => xlsx::read(bytes),
-        "csv" | "txt" => csv::read(bytes),
-        other => Err(FormError::UnsupportedType(other.to_string())),
+    let mut doc = match ext.as_str() {
+        "docx" => docx::read(bytes)?,
+        "xlsx" => xlsx::read(bytes)?,
+        "csv" | "txt" => csv::read(bytes)?,
+        other => return Err(FormError::UnsupportedType(other.to_string())),
+    };
+    fix_legacy_text(&mut doc);
+    Ok(doc)
+}
+
+/// Text that carries no font (CSV, Excel cells, Word text whose font was
+/// not a legacy one) may still be legacy text: decided for the whole file
+/// by its statistics, then converted cell by cell where it looks legacy.
+fn fix_legacy_text(doc: &mut RawDocument) {
+    let suspicious: String = doc
+        .tables
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|c| c.text.as_str())
+        .chain(doc.text.iter().map(String::as_str))
+        .filter(|t| legacy::looks_legacy(t))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let Some(enc) = legacy::guess(&suspicious) else {
+        return;
+    };
+    for cell in doc.tables.iter_mut().flatten().flatten() {
+        if legacy::looks_legacy(&cell.text) {
+            cell.text = legacy::convert(&cell.text, enc);
+        }
     }
+    for t in doc.text.iter_mut() {
+        if legacy::looks_legacy(t) {
+            *t = legacy::convert(t, enc);
+        }
+    }
+    doc.warnings.push(format!(
+        "văn bản dùng bảng mã cũ {}; đã chuyển sang Unicode",
+        enc.name()
+    ));
 }
 
 /// Reads one part of an Office zip, refusing parts that inflate beyond

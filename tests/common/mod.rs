@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use ldap3::{LdapConn, Scope, SearchEntry};
 
+pub mod office;
+
 pub const DOMAIN: &str = "bacninh.gov.vn";
 pub const BASE: &str = "dc=bacninh,dc=gov,dc=vn";
 pub const PEOPLE: &str = "ou=people,dc=bacninh,dc=gov,dc=vn";

@@ -7,7 +7,9 @@
 use std::io::Write;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn zip(parts: &[(&str, String)]) -> Vec<u8> {
@@ -25,7 +27,10 @@ pub fn run(text: &str, font: Option<&str>) -> String {
     let rpr = font
         .map(|f| format!(r#"<w:rPr><w:rFonts w:ascii="{f}" w:hAnsi="{f}" w:cs="{f}"/></w:rPr>"#))
         .unwrap_or_default();
-    format!(r#"<w:r>{rpr}<w:t xml:space="preserve">{}</w:t></w:r>"#, esc(text))
+    format!(
+        r#"<w:r>{rpr}<w:t xml:space="preserve">{}</w:t></w:r>"#,
+        esc(text)
+    )
 }
 
 /// A paragraph of plain runs split at `|` (as Word splits text across runs).
@@ -37,18 +42,27 @@ pub fn para(text: &str, font: Option<&str>) -> String {
 /// A table cell holding one paragraph of `text` (`\n` → line break).
 pub fn tc(text: &str, font: Option<&str>) -> String {
     let runs: Vec<String> = text.split('\n').map(|t| run(t, font)).collect();
-    format!("<w:tc><w:p>{}</w:p></w:tc>", runs.join("<w:r><w:br/></w:r>"))
+    format!(
+        "<w:tc><w:p>{}</w:p></w:tc>",
+        runs.join("<w:r><w:br/></w:r>")
+    )
 }
 
 /// A table from cells already built (`tc`, or raw `<w:tc>` XML).
 pub fn table(rows: &[Vec<String>]) -> String {
-    let rows: String = rows.iter().map(|r| format!("<w:tr>{}</w:tr>", r.concat())).collect();
+    let rows: String = rows
+        .iter()
+        .map(|r| format!("<w:tr>{}</w:tr>", r.concat()))
+        .collect();
     format!("<w:tbl>{rows}</w:tbl>")
 }
 
 /// A table of plain text cells.
 pub fn text_table(rows: &[&[&str]], font: Option<&str>) -> String {
-    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| tc(c, font)).collect()).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| tc(c, font)).collect())
+        .collect();
     table(&rows)
 }
 
@@ -98,7 +112,10 @@ pub fn xlsx(sheets: &[Sheet], date1904: bool) -> Vec<u8> {
     let mut overrides = String::new();
     for (i, sh) in sheets.iter().enumerate() {
         let n = i + 1;
-        sheet_list.push_str(&format!(r#"<sheet name="{}" sheetId="{n}" r:id="rId{n}"/>"#, esc(&sh.name)));
+        sheet_list.push_str(&format!(
+            r#"<sheet name="{}" sheetId="{n}" r:id="rId{n}"/>"#,
+            esc(&sh.name)
+        ));
         rels.push_str(&format!(r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#));
         overrides.push_str(&format!(r#"<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#));
         let mut data = String::new();
@@ -109,7 +126,10 @@ pub fn xlsx(sheets: &[Sheet], date1904: bool) -> Vec<u8> {
             for (c, x) in cells.iter().enumerate() {
                 let col = (b'A' + c as u8) as char;
                 match x {
-                    X::S(t) => data.push_str(&format!(r#"<c r="{col}{r}" t="inlineStr"><is><t>{}</t></is></c>"#, esc(t))),
+                    X::S(t) => data.push_str(&format!(
+                        r#"<c r="{col}{r}" t="inlineStr"><is><t>{}</t></is></c>"#,
+                        esc(t)
+                    )),
                     X::N(v) => data.push_str(&format!(r#"<c r="{col}{r}"><v>{v}</v></c>"#)),
                     X::D(v) => data.push_str(&format!(r#"<c r="{col}{r}" s="1"><v>{v}</v></c>"#)),
                     X::E => {}
@@ -122,7 +142,11 @@ pub fn xlsx(sheets: &[Sheet], date1904: bool) -> Vec<u8> {
             format!(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{data}</sheetData></worksheet>"#),
         ));
     }
-    let pr = if date1904 { r#"<workbookPr date1904="1"/>"# } else { "<workbookPr/>" };
+    let pr = if date1904 {
+        r#"<workbookPr date1904="1"/>"#
+    } else {
+        "<workbookPr/>"
+    };
     parts.push((
         "xl/workbook.xml".into(),
         format!(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">{pr}<sheets>{sheet_list}</sheets></workbook>"#),

@@ -38,6 +38,9 @@ pub enum Command {
     Check {
         #[arg(long)]
         config: PathBuf,
+        /// Print one JSON array of reports instead of text.
+        #[arg(long)]
+        json: bool,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -132,23 +135,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
             })
         }
-        Command::Check { config, paths } => {
+        Command::Check { config, paths, json } => {
             let (c, s) = load(&config)?;
             let rt = runtime()?;
             rt.block_on(async {
                 let pipeline = Pipeline::read_only(c, s).context("cannot start")?;
                 let mut all_ok = true;
+                let mut reports = Vec::new();
                 for p in &paths {
                     match pipeline.check(p).await {
-                        Ok((text, ok)) => {
-                            print!("{text}");
-                            all_ok &= ok;
+                        Ok(report) => {
+                            all_ok &= report.ok;
+                            if !json {
+                                print!("{}", report.text());
+                            }
+                            reports.push(report);
                         }
                         Err(e) => {
-                            println!("{}: cannot plan: {}", p.display(), crate::error_chain(&e));
-                            all_ok = false;
+                            // The directory is needed to plan: no partial answer.
+                            return Err(anyhow::Error::new(e).context(format!("cannot plan {}", p.display())));
                         }
                     }
+                }
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&reports)?);
                 }
                 Ok(if all_ok {
                     ExitCode::SUCCESS

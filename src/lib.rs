@@ -11,6 +11,7 @@
 //! (`intake`, `directory`, `confirm`) sits behind a small type of its own so
 //! the stages in the middle can be tested without it.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod confirm;

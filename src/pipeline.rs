@@ -3,7 +3,6 @@
 //! Shared by `run`, `process` and (up to the plan) `check`.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,11 +12,12 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, Secrets};
 use crate::confirm::{self, Delivery, Mailer};
 use crate::directory::{Applied, Directory, DirectoryError, LdapDirectory, Profile};
-use crate::forms::{self, Column, Form, FormKind};
+use crate::check::CheckReport;
+use crate::forms::{self, Form};
 use crate::identity::IdHasher;
 use crate::intake::Spool;
 use crate::journal::{Event, History, Journal};
-use crate::model::{Request, RowError};
+use crate::model::Request;
 use crate::plan::{self, AccountChange, Operation, Plan, PlanSettings, Step};
 use crate::report::{FileOutcome, RowResult, Status};
 use crate::validate::{self, Rules};
@@ -554,141 +554,49 @@ impl Pipeline {
     }
 
     /// `mailprov check`: parse, validate and plan against the live
-    /// directory; change nothing. Returns the text to print and whether the
-    /// file would be applied.
-    pub async fn check(&self, path: &Path) -> Result<(String, bool), DirectoryError> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut out = String::new();
+    /// directory; change nothing.
+    pub async fn check(&self, path: &Path) -> Result<CheckReport, DirectoryError> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut report = CheckReport::new(&name);
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
-            Err(e) => return Ok((format!("{name}: cannot read: {e}\n"), false)),
-        };
-        let mut outcome = FileOutcome::new(&name, &sha256_hex(&bytes));
-        let _ = writeln!(out, "== {name}");
-        let form = forms::read(&name, &bytes).and_then(|doc| forms::interpret(&doc));
-        let form = match form {
-            Ok(f) => f,
             Err(e) => {
-                let _ = writeln!(out, "cannot read: {e}\n  → {}", e.vietnamese());
-                return Ok((out, false));
+                report.read_error = Some(format!("cannot read: {e}"));
+                return Ok(report);
             }
         };
-        print_form(&form, &mut out);
+        let mut outcome = FileOutcome::new(&name, &sha256_hex(&bytes));
+        let form = match forms::read(&name, &bytes).and_then(|doc| forms::interpret(&doc)) {
+            Ok(f) => f,
+            Err(e) => {
+                report.read_error = Some(format!("{e} ({})", e.vietnamese()));
+                return Ok(report);
+            }
+        };
+        report.set_form(&form);
         let requests = match self.read_and_validate(&name, &bytes, &mut outcome) {
             Some((_, r)) => r,
             None => {
-                print_errors(&outcome.errors, &mut out);
-                return Ok((out, false));
+                report.errors = outcome.errors;
+                return Ok(report);
             }
         };
+        let history = Journal::history(&self.spool.state_dir, &outcome.sha256).unwrap_or_default();
+        if history.applied_before {
+            report.duplicate = true;
+            return Ok(report);
+        }
         let mut dir = self.connect().await?;
         let snapshot = dir.snapshot().await?;
         dir.close().await;
-        let history = Journal::history(&self.spool.state_dir, &outcome.sha256).unwrap_or_default();
-        if history.applied_before {
-            let _ = writeln!(out, "\nThis content was applied before: `process` and `run` would refuse it as a duplicate.");
-            return Ok((out, false));
-        }
-        match plan::plan(
-            &requests,
-            &snapshot,
-            &self.plan_settings,
-            &history.started_ops,
-        ) {
+        match plan::plan(&requests, &snapshot, &self.plan_settings, &history.started_ops) {
             Ok(plan) => {
-                let _ = writeln!(
-                    out,
-                    "\nPlan ({} operations, nothing changed):",
-                    plan.operations().count()
-                );
-                for r in &plan.rows {
-                    let what = match &r.step {
-                        Step::Apply(op) => op.describe(),
-                        Step::Nothing(reason) => format!("nothing: {reason}"),
-                    };
-                    let _ = writeln!(out, "  {}: {what}", r.row);
-                }
-                Ok((out, true))
+                report.set_plan(&plan);
+                report.ok = true;
             }
-            Err(errors) => {
-                print_errors(&errors, &mut out);
-                Ok((out, false))
-            }
+            Err(errors) => report.errors = errors,
         }
-    }
-}
-
-fn print_errors(errors: &[RowError], out: &mut String) {
-    let _ = writeln!(out, "\nRejected, {} row error(s):", errors.len());
-    for e in errors {
-        let _ = writeln!(out, "  {e}");
-    }
-}
-
-/// The table as read, IDs masked, columns aligned by characters.
-fn print_form(form: &Form, out: &mut String) {
-    let kind = match form.kind {
-        FormKind::Accounts => "Form 1 (create / lock / unlock / delete)",
-        FormKind::Changes => "Form 2 (change of information)",
-    };
-    let _ = writeln!(out, "form: {kind}");
-    let _ = writeln!(
-        out,
-        "document number: {}",
-        form.meta.doc_number.as_deref().unwrap_or("-")
-    );
-    let _ = writeln!(
-        out,
-        "requesting unit: {}",
-        form.requesting_unit().as_deref().unwrap_or("-")
-    );
-    for w in &form.warnings {
-        let _ = writeln!(out, "warning: {w}");
-    }
-    let columns: Vec<Column> = match form.kind {
-        FormKind::Accounts => vec![
-            Column::Stt,
-            Column::Name,
-            Column::BirthDate,
-            Column::Gender,
-            Column::Id,
-            Column::Title,
-            Column::Unit,
-            Column::Action,
-        ],
-        FormKind::Changes => vec![Column::Stt, Column::What, Column::NewValue, Column::Note],
-    };
-    let cell = |r: &forms::FormRow, c: Column| {
-        let t = r.get(c).replace('\n', " ");
-        if c == Column::Id {
-            crate::identity::mask(&t)
-        } else {
-            crate::identity::redact(&t)
-        }
-    };
-    let mut rows: Vec<Vec<String>> = vec![std::iter::once("#".to_string())
-        .chain(columns.iter().map(|c| format!("{c:?}")))
-        .collect()];
-    for r in &form.rows {
-        rows.push(
-            std::iter::once(r.row.index.to_string())
-                .chain(columns.iter().map(|c| cell(r, *c)))
-                .collect(),
-        );
-    }
-    let widths: Vec<usize> = (0..=columns.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    for r in rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(t, w)| format!("{t}{}", " ".repeat(w - t.chars().count())))
-            .collect();
-        let _ = writeln!(out, "  {}", line.join(" | ").trim_end());
+        Ok(report)
     }
 }
 

@@ -351,3 +351,28 @@ fn regression_an_id_typed_in_the_name_column_is_masked_everywhere() {
             .contains("027085000181")
     );
 }
+
+#[test]
+fn check_json_reports_table_errors_and_plan_for_machines() {
+    let env = Env::new();
+    let o = env.mailprov(&[
+        "check",
+        "--json",
+        &sample(SAMPLES[0]).display().to_string(),
+        &sample(SAMPLES[5]).display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let a = &v[0];
+    assert_eq!(a["ok"], true);
+    assert_eq!(a["doc_number"], "15/TNMT-VP");
+    assert_eq!(a["rows"][1]["cells"]["Name"], "Trần Thị Bích Ngọc");
+    assert_eq!(a["rows"][0]["cells"]["Id"], "027******234");
+    let ops: Vec<&str> = a["plan"].as_array().unwrap().iter().map(|s| s["operation"].as_str().unwrap()).collect();
+    assert_eq!(ops, vec!["create annv", "create ngocttb", "create hoangld", "create annv2"]);
+    let b = &v[1];
+    assert_eq!(b["ok"], false);
+    assert_eq!(b["errors"].as_array().unwrap().len(), 6);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("027085001234"));
+    assert!(env.slapd.uids(PEOPLE).is_empty());
+}

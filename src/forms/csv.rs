@@ -33,13 +33,13 @@ pub fn decode(bytes: &[u8]) -> (String, Option<Legacy>) {
         (convert(&latin, t), Some(t)),
         (convert(&latin, Legacy::Vni), Some(Legacy::Vni)),
     ];
-    let best = candidates
+    // Ties go to Windows-1258, the first candidate.
+    candidates
         .into_iter()
         .enumerate()
         .max_by_key(|(i, (text, _))| (score(text), std::cmp::Reverse(*i)))
         .map(|(_, c)| c)
-        .expect("three candidates");
-    best
+        .expect("three candidates")
 }
 
 /// The separator of the table: among `,` `;` tab, the one that appears

@@ -4,7 +4,8 @@
 #     integration tests start their own throwaway slapd per test through
 #     scripts/slapd.sh, on a free loopback port, and their own SMTP server);
 #   - checks formatting and lints;
-#   - runs the unit tests and the integration tests.
+#   - runs the unit tests and the integration tests;
+#   - runs each reader's fuzz target for FUZZ_SECONDS (default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,10 @@ set +e
 cargo test --all-targets --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+if [[ $status -eq 0 ]]; then
+    echo "== bounded fuzz run of the readers"
+    bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
+fi
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"

@@ -110,7 +110,11 @@ impl CheckReport {
                     .filter(|c| *c != Column::Stt)
                     .map(|c| {
                         let t = r.get(c).replace('\n', " ");
-                        let t = if c == Column::Id { mask(&t) } else { redact(&t) };
+                        let t = if c == Column::Id {
+                            mask(&t)
+                        } else {
+                            redact(&t)
+                        };
                         (format!("{c:?}"), t)
                     })
                     .collect(),
@@ -123,8 +127,16 @@ impl CheckReport {
             .rows
             .iter()
             .map(|r| match &r.step {
-                Step::Apply(op) => CheckStep { row: r.row.clone(), operation: Some(op.describe()), nothing: None },
-                Step::Nothing(reason) => CheckStep { row: r.row.clone(), operation: None, nothing: Some(reason.clone()) },
+                Step::Apply(op) => CheckStep {
+                    row: r.row.clone(),
+                    operation: Some(op.describe()),
+                    nothing: None,
+                },
+                Step::Nothing(reason) => CheckStep {
+                    row: r.row.clone(),
+                    operation: None,
+                    nothing: Some(reason.clone()),
+                },
             })
             .collect();
     }
@@ -147,21 +159,47 @@ impl CheckReport {
                 FormKind::Changes => "Form 2 (change of information)",
             }
         );
-        let _ = writeln!(out, "document number: {}", self.doc_number.as_deref().unwrap_or("-"));
-        let _ = writeln!(out, "requesting unit: {}", self.requesting_unit.as_deref().unwrap_or("-"));
+        let _ = writeln!(
+            out,
+            "document number: {}",
+            self.doc_number.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(
+            out,
+            "requesting unit: {}",
+            self.requesting_unit.as_deref().unwrap_or("-")
+        );
         for w in &self.warnings {
             let _ = writeln!(out, "warning: {w}");
         }
         let cols = columns(kind);
-        let mut table: Vec<Vec<String>> = vec![std::iter::once("#".to_string()).chain(cols.iter().map(|c| format!("{c:?}"))).collect()];
+        let mut table: Vec<Vec<String>> = vec![std::iter::once("#".to_string())
+            .chain(cols.iter().map(|c| format!("{c:?}")))
+            .collect()];
         for r in &self.rows {
             let mut line = vec![r.index.to_string(), r.stt.clone()];
-            line.extend(cols.iter().filter(|c| **c != Column::Stt).map(|c| r.cells.get(&format!("{c:?}")).cloned().unwrap_or_default()));
+            line.extend(
+                cols.iter()
+                    .filter(|c| **c != Column::Stt)
+                    .map(|c| r.cells.get(&format!("{c:?}")).cloned().unwrap_or_default()),
+            );
             table.push(line);
         }
-        let widths: Vec<usize> = (0..table[0].len()).map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..table[0].len())
+            .map(|i| {
+                table
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
         for r in &table {
-            let cells: Vec<String> = r.iter().zip(&widths).map(|(t, w)| format!("{t}{}", " ".repeat(w - t.chars().count()))).collect();
+            let cells: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(t, w)| format!("{t}{}", " ".repeat(w - t.chars().count())))
+                .collect();
             let _ = writeln!(out, "  {}", cells.join(" | ").trim_end());
         }
         if !self.errors.is_empty() {

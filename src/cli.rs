@@ -135,7 +135,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
             })
         }
-        Command::Check { config, paths, json } => {
+        Command::Check {
+            config,
+            paths,
+            json,
+        } => {
             let (c, s) = load(&config)?;
             let rt = runtime()?;
             rt.block_on(async {
@@ -153,7 +157,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         }
                         Err(e) => {
                             // The directory is needed to plan: no partial answer.
-                            return Err(anyhow::Error::new(e).context(format!("cannot plan {}", p.display())));
+                            return Err(anyhow::Error::new(e)
+                                .context(format!("cannot plan {}", p.display())));
                         }
                     }
                 }

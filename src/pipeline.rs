@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::check::CheckReport;
 use crate::config::{Config, Secrets};
 use crate::confirm::{self, Delivery, Mailer};
 use crate::directory::{Applied, Directory, DirectoryError, LdapDirectory, Profile};
-use crate::check::CheckReport;
 use crate::forms::{self, Form};
 use crate::identity::IdHasher;
 use crate::intake::Spool;
@@ -556,7 +556,10 @@ impl Pipeline {
     /// `mailprov check`: parse, validate and plan against the live
     /// directory; change nothing.
     pub async fn check(&self, path: &Path) -> Result<CheckReport, DirectoryError> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut report = CheckReport::new(&name);
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -589,7 +592,12 @@ impl Pipeline {
         let mut dir = self.connect().await?;
         let snapshot = dir.snapshot().await?;
         dir.close().await;
-        match plan::plan(&requests, &snapshot, &self.plan_settings, &history.started_ops) {
+        match plan::plan(
+            &requests,
+            &snapshot,
+            &self.plan_settings,
+            &history.started_ops,
+        ) {
             Ok(plan) => {
                 report.set_plan(&plan);
                 report.ok = true;

@@ -368,8 +368,21 @@ fn check_json_reports_table_errors_and_plan_for_machines() {
     assert_eq!(a["doc_number"], "15/TNMT-VP");
     assert_eq!(a["rows"][1]["cells"]["Name"], "Trần Thị Bích Ngọc");
     assert_eq!(a["rows"][0]["cells"]["Id"], "027******234");
-    let ops: Vec<&str> = a["plan"].as_array().unwrap().iter().map(|s| s["operation"].as_str().unwrap()).collect();
-    assert_eq!(ops, vec!["create annv", "create ngocttb", "create hoangld", "create annv2"]);
+    let ops: Vec<&str> = a["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            "create annv",
+            "create ngocttb",
+            "create hoangld",
+            "create annv2"
+        ]
+    );
     let b = &v[1];
     assert_eq!(b["ok"], false);
     assert_eq!(b["errors"].as_array().unwrap().len(), 6);

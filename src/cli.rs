@@ -86,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = runtime()?;
             rt.block_on(async {
                 let pipeline = Pipeline::new(c, s).context("cannot start")?;
+                let _lock = pipeline.spool().lock()?;
                 crate::intake::run_daemon(&pipeline, shutdown_signal())
                     .await
                     .context("the inbox watcher failed")?;
@@ -102,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = runtime()?;
             rt.block_on(async {
                 let pipeline = Pipeline::new(c, s).context("cannot start")?;
+                let _lock = pipeline.spool().lock()?;
                 let mut all_applied = true;
                 for p in &paths {
                     let claimed = pipeline

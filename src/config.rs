@@ -70,6 +70,10 @@ pub struct InboxConfig {
     /// kilobytes, and a huge file is a mistake or an attack.
     #[serde(default = "default_max_file_bytes")]
     pub max_file_bytes: u64,
+    /// Watch by polling only (network shares deliver no file-system
+    /// events); the inbox is rescanned every `scan_interval_ms`.
+    #[serde(default)]
+    pub poll: bool,
 }
 
 fn default_max_file_bytes() -> u64 {

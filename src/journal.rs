@@ -14,8 +14,21 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// A file was taken from the inbox (or given to `process`).
-    FileClaimed { sha256: String, name: String },
+    /// A file was taken from the inbox (or given to `process`), with the
+    /// uid of the user who put it there.
+    FileClaimed {
+        sha256: String,
+        name: String,
+        #[serde(default)]
+        owner: Option<u32>,
+    },
+    /// What the file is: its document number and unit, as read.
+    FileRead {
+        sha256: String,
+        doc_number: Option<String>,
+        unit: Option<String>,
+        rows: usize,
+    },
     /// The operations planned for a file, before any is applied.
     Planned { sha256: String, ops: Vec<String> },
     /// About to apply an operation.

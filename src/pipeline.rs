@@ -239,6 +239,15 @@ impl Pipeline {
         outcome.meta = form.meta.clone();
         outcome.unit = form.requesting_unit();
         outcome.warnings = form.warnings.clone();
+        self.journal_with(
+            Some(Event::FileRead {
+                sha256: outcome.sha256.clone(),
+                doc_number: form.meta.doc_number.clone(),
+                unit: outcome.unit.clone(),
+                rows: form.rows.len(),
+            }),
+            false,
+        );
         match validate::validate(&form, &self.rules()) {
             Ok(requests) => Some((form, requests)),
             Err(errors) => {
@@ -270,9 +279,14 @@ impl Pipeline {
             }
         };
         tracing::info!(file = %name, sha256 = %&sha[..16], "processing");
+        let owner = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path).ok().map(|m| m.uid())
+        };
         self.journal(Event::FileClaimed {
             sha256: sha.clone(),
             name: name.clone(),
+            owner,
         });
 
         let mut outcome = FileOutcome::new(&name, &sha);

@@ -205,3 +205,126 @@ fn files_over_the_size_limit_are_rejected_unread() {
     assert!(m.text().contains("quá lớn"), "{}", m.text());
     assert_eq!(env.files_in("rejected").len(), 2);
 }
+
+fn sha_of(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn regression_a_replayed_create_keeps_the_lock_the_account_got_since() {
+    // An interrupted attempt at file X created hoangld; a later file locked
+    // him; now X is finished. Its replayed create gives a new password,
+    // which makes ppolicy drop the lock, and the lock must come back.
+    let env = Env::new();
+    assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(0));
+    assert_eq!(env.process(&[sample(SAMPLES[1])]).status.code(), Some(0));
+    assert!(env
+        .slapd
+        .person("hoangld")
+        .unwrap()
+        .contains_key("pwdAccountLockedTime"));
+
+    let x = "STT,Họ và tên,Ngày sinh,Giới tính,Số CMT/CCCD,Chức vụ,Đơn vị công tác,Nội dung đề nghị\n\
+             1,Lê Đức Hoàng,23/07/1978,Nam,027078009876,Trưởng phòng,Phòng Tài nguyên và Môi trường,Cấp mới\n";
+    let file = env.path("x.csv");
+    std::fs::write(&file, x).unwrap();
+    let started = format!(
+        "{{\"ts\":\"2026-12-03T00:00:00Z\",\"event\":\"op_started\",\"sha256\":\"{}\",\"op\":\"create hoangld\"}}\n",
+        sha_of(x.as_bytes())
+    );
+    let mut journal = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.path("state/journal.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut journal, started.as_bytes()).unwrap();
+
+    let o = env.process(&[file]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let e = env.slapd.person("hoangld").unwrap();
+    assert_eq!(
+        first(&e, "pwdAccountLockedTime"),
+        "000001010000Z",
+        "still locked: {e:?}"
+    );
+    assert_eq!(first(&e, "pwdReset"), "TRUE");
+    // The new password is the one mailed, and the account stays locked.
+    let text = env.smtp.mails()[2].text();
+    let pw = passwords(&text)
+        .remove("hoangld@bacninh.gov.vn")
+        .expect("password mailed");
+    assert!(
+        !env.slapd.whoami(&format!("uid=hoangld,{PEOPLE}"), &pw).0,
+        "locked"
+    );
+}
+
+#[test]
+fn a_second_daemon_on_the_same_spool_refuses_to_start() {
+    let env = Env::new();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_mailprov"))
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(10, || env.path("state/mailprov.lock").exists()));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = env.mailprov(&["run"]);
+    assert_eq!(second.status.code(), Some(2), "{}", out(&second));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("already working on") && err.contains(&first.id().to_string()),
+        "{err}"
+    );
+    // `process` on the same spool is refused too while the daemon runs.
+    let p = env.process(&[sample(SAMPLES[0])]);
+    assert_eq!(p.status.code(), Some(2), "{}", out(&p));
+    unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    // Released on exit.
+    assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(0));
+}
+
+#[test]
+fn a_file_copied_slowly_is_taken_only_once_complete_in_polling_mode() {
+    let env = Env::with(|t| *t = t.replace("settle_ms = 200", "settle_ms = 1500\npoll = true"));
+    let inbox = env.path("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Copy the file in four pieces, 600 ms apart (as over a slow share).
+    let bytes = std::fs::read(sample(SAMPLES[0])).unwrap();
+    let target = inbox.join(SAMPLES[0]);
+    let mut f = std::fs::File::create(&target).unwrap();
+    for chunk in bytes.chunks(bytes.len() / 4 + 1) {
+        std::io::Write::write_all(&mut f, chunk).unwrap();
+        f.sync_all().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        assert!(
+            env.files_in("processing").is_empty()
+                || f.metadata().unwrap().len() as usize == bytes.len()
+        );
+    }
+    drop(f);
+    assert!(
+        wait_for(30, || env.files_in("done").len() == 2),
+        "applied once complete"
+    );
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert!(
+        env.files_in("rejected").is_empty(),
+        "never read half-copied"
+    );
+    assert_eq!(env.slapd.uids(PEOPLE).len(), 4);
+}

@@ -268,6 +268,10 @@ impl LdapDirectory {
             op: op.clone(),
             problem: "no initial password given".into(),
         })?;
+        // Check first, then act: a replay finds the entry already there.
+        if let Some(existing) = self.read(&a.dn, &[p.id_hash_attr, p.lock_attr]).await? {
+            return self.create_again(&op, a, hash, &existing).await;
+        }
         let mail = format!("{}@{}", a.uid, self.domain);
         let mut attrs: Vec<(String, HashSet<String>)> = vec![
             ("objectClass".into(), set(p.object_classes)),
@@ -294,33 +298,55 @@ impl LdapDirectory {
             .add(&a.dn, attrs)
             .await
             .map_err(proto(&op))?;
-        if res.rc != rc::ENTRY_ALREADY_EXISTS {
-            check(&op, res)?;
-            return Ok(Applied::Done);
-        }
-        // A replay: the entry is there. It is ours only if it carries the
-        // same ID hash; then give it the new initial password (the first one
-        // was never confirmed to anybody) and force the change again.
-        let existing = self
-            .read(&a.dn, &[p.id_hash_attr])
-            .await?
-            .unwrap_or_default();
-        let same = existing.iter().any(|(k, v)| {
-            k.eq_ignore_ascii_case(p.id_hash_attr) && v.iter().any(|h| h == &a.id_hash)
-        });
-        if !same {
+        check(&op, res)?;
+        Ok(Applied::Done)
+    }
+
+    /// A create replayed (an interrupted attempt made the entry): the entry
+    /// is ours only if it carries the same ID hash. It gets the new initial
+    /// password (the first was never mailed) and the forced change again.
+    /// ppolicy clears a lock on any password change, so a lock the account
+    /// had is put back: a lock is a lock.
+    async fn create_again(
+        &mut self,
+        op: &str,
+        a: &NewAccount,
+        hash: &str,
+        existing: &HashMap<String, Vec<String>>,
+    ) -> Result<Applied, DirectoryError> {
+        let p = self.profile.clone();
+        let has = |attr: &str| {
+            existing
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+                .map(|(_, v)| v.clone())
+        };
+        let ours = has(p.id_hash_attr).is_some_and(|v| v.iter().any(|h| h == &a.id_hash));
+        if !ours {
             return Err(DirectoryError::Result {
-                op,
-                rc: res.rc,
-                text: res.text,
+                op: op.to_string(),
+                rc: rc::ENTRY_ALREADY_EXISTS,
+                text: "the entry belongs to another person".into(),
             });
         }
+        let lock = has(p.lock_attr);
         let mods = vec![
             Mod::Replace("userPassword".to_string(), set(&[hash])),
             Mod::Replace(p.reset_attr.to_string(), set(&[p.reset_value])),
         ];
-        let res = self.modify(&op, &a.dn, mods).await?;
-        check(&op, res)?;
+        let res = self.modify(op, &a.dn, mods).await?;
+        check(op, res)?;
+        if let Some(values) = lock {
+            let values: HashSet<String> = values.into_iter().collect();
+            let res = self
+                .modify(
+                    op,
+                    &a.dn,
+                    vec![Mod::Replace(p.lock_attr.to_string(), values)],
+                )
+                .await?;
+            check(op, res)?;
+        }
         Ok(Applied::AlreadyDone)
     }
 

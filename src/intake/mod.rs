@@ -8,6 +8,7 @@ pub use watch::{run_daemon, Settle};
 
 use std::fs;
 use std::io::Write;
+
 use std::path::{Path, PathBuf};
 
 use crate::report::Status;
@@ -27,6 +28,26 @@ pub struct Spool {
     pub outbox: PathBuf,
     /// The state folder itself (journal).
     pub state_dir: PathBuf,
+    /// Files that would lock or delete too many accounts, waiting for an
+    /// officer's `mailprov approve`.
+    pub held: PathBuf,
+}
+
+/// Holds the spool's lock file for as long as it lives: one mailprov at a
+/// time works on a spool.
+#[derive(Debug)]
+pub struct SpoolLock {
+    /// The open, `flock`ed lock file; closing it releases the lock.
+    _file: fs::File,
+}
+
+/// Why the spool could not be locked.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another mailprov (pid {pid}) is already working on {state_dir}; stop it first, or drop files into its inbox instead")]
+    Busy { state_dir: PathBuf, pid: String },
+    #[error("cannot open the lock file {0}")]
+    Io(PathBuf, #[source] std::io::Error),
 }
 
 /// Names that are never request files: Office lock and temporary files,
@@ -101,8 +122,39 @@ impl Spool {
             done: state_dir.join("done"),
             rejected: state_dir.join("rejected"),
             outbox: state_dir.join("outbox"),
+            held: state_dir.join("held"),
             state_dir: state_dir.to_path_buf(),
         }
+    }
+
+    /// Takes the spool's lock (`<state_dir>/mailprov.lock`, `flock`), or
+    /// says who holds it.
+    pub fn lock(&self) -> Result<SpoolLock, LockError> {
+        use std::io::{Read, Seek, SeekFrom};
+        use std::os::unix::io::AsRawFd;
+        let path = self.state_dir.join("mailprov.lock");
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| LockError::Io(path.clone(), e))?;
+        // SAFETY: flock on a file descriptor we own; no memory involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            return Err(LockError::Busy {
+                state_dir: self.state_dir.clone(),
+                pid: pid.trim().to_string(),
+            });
+        }
+        let _ = file.set_len(0);
+        let _ = file.seek(SeekFrom::Start(0));
+        let _ = write!(file, "{}", std::process::id());
+        let _ = file.sync_all();
+        Ok(SpoolLock { _file: file })
     }
 
     /// Creates the folders (state folders 0700).
@@ -114,6 +166,7 @@ impl Spool {
             &self.done,
             &self.rejected,
             &self.outbox,
+            &self.held,
         ] {
             fs::create_dir_all(d)?;
             #[cfg(unix)]

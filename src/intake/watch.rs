@@ -103,10 +103,16 @@ where
     // Wake-ups from the file system; a failed watcher only means we rely on
     // the timer.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-        let _ = tx.send(());
-    })
-    .ok();
+    // Events are only hints (an overflow loses some): the inbox is also
+    // rescanned on every tick. `poll = true` relies on the ticks alone.
+    let mut watcher = if inbox_cfg.poll {
+        None
+    } else {
+        notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
+            let _ = tx.send(());
+        })
+        .ok()
+    };
     if let Some(w) = watcher.as_mut() {
         if let Err(e) = w.watch(&spool.inbox, RecursiveMode::NonRecursive) {
             tracing::warn!(error = %e, "cannot watch the inbox; polling only");

@@ -34,6 +34,11 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Show what waits: files in processing/ and held/, mails in the outbox, the daemon.
+    Status {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Parse, validate and plan these files against the live directory; change nothing.
     Check {
         #[arg(long)]
@@ -130,12 +135,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         }
                     }
                 }
+                // Mails queued by an unreachable relay get one more try.
+                let (_, waiting) = pipeline.flush_outbox().await;
+                if waiting > 0 {
+                    println!(
+                        "{waiting} confirmation(s) wait in the outbox; `mailprov run` retries them"
+                    );
+                }
                 Ok(if all_applied {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(FILE_NOT_APPLIED)
                 })
             })
+        }
+        Command::Status { config } => {
+            let c = Config::load(&config)
+                .with_context(|| format!("invalid configuration {}", config.display()))?;
+            print!("{}", crate::status::status(&c));
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check {
             config,

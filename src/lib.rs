@@ -25,6 +25,7 @@ pub mod password;
 pub mod pipeline;
 pub mod plan;
 pub mod report;
+pub mod status;
 pub mod text;
 pub mod validate;
 

@@ -169,6 +169,11 @@ impl Pipeline {
         &self.spool
     }
 
+    /// Tries the mails waiting in the outbox: (sent, still waiting).
+    pub async fn flush_outbox(&self) -> (usize, usize) {
+        self.mailer.flush_outbox().await
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -328,3 +328,73 @@ fn a_file_copied_slowly_is_taken_only_once_complete_in_polling_mode() {
     );
     assert_eq!(env.slapd.uids(PEOPLE).len(), 4);
 }
+
+#[test]
+fn smtp_down_then_up_the_confirmation_waits_in_the_outbox_and_is_sent_once() {
+    let port = free_port();
+    let env = Env::with(|t| {
+        *t = t
+            .lines()
+            .map(|l| {
+                if l.starts_with("smtp_url") {
+                    format!("smtp_url = \"smtp://127.0.0.1:{port}\"")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let o = env.process(&[sample(SAMPLES[0])]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "an unreachable relay does not fail the file: {}",
+        out(&o)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("wait in the outbox"));
+    assert_eq!(env.files_in("done").len(), 2);
+    let outbox: Vec<String> = env
+        .files_in("outbox")
+        .into_iter()
+        .filter(|f| f.ends_with(".eml"))
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    let status = env.mailprov(&["status"]);
+    let status_text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status_text.contains("outbox (confirmations waiting for the SMTP relay): 1"),
+        "{status_text}"
+    );
+    assert!(
+        status_text.contains("to tnmt@bacninh.gov.vn"),
+        "{status_text}"
+    );
+
+    // The relay comes back; the daemon sends the waiting mail, once.
+    let relay = SmtpSink::start_on(port);
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(30, || relay.mails().len() == 1),
+        "sent after the relay came back"
+    );
+    assert!(wait_for(10, || env.files_in("outbox").is_empty()));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    let mails = relay.mails();
+    assert_eq!(mails.len(), 1, "exactly one mail");
+    assert_eq!(mails[0].to, vec![TNMT]);
+    let pws = passwords(&mails[0].text());
+    assert_eq!(pws.len(), 4);
+    let (ok, said) = env
+        .slapd
+        .whoami(&format!("uid=annv,{PEOPLE}"), &pws["annv@bacninh.gov.vn"]);
+    assert!(ok && said.contains("Password must be changed"), "{said}");
+}

@@ -279,12 +279,91 @@ impl Mailer {
             Some(t) => match t.send(msg.clone()).await {
                 Ok(_) => Ok(Delivery::Sent),
                 Err(e) => {
-                    tracing::warn!(error = %e, "SMTP delivery failed; the mail waits in the outbox");
-                    Ok(Delivery::Queued(write_eml(&self.outbox, stem, msg)?))
+                    tracing::warn!(error = %crate::error_chain(&e), "SMTP delivery failed; the mail waits in the outbox");
+                    let path = write_eml(&self.outbox, stem, msg)?;
+                    let envelope = OutboxEnvelope {
+                        from: msg
+                            .envelope()
+                            .from()
+                            .map(|a| a.to_string())
+                            .unwrap_or_default(),
+                        to: msg.envelope().to().iter().map(|a| a.to_string()).collect(),
+                    };
+                    let json = serde_json::to_vec(&envelope).expect("plain strings serialize");
+                    let side = envelope_path(&path);
+                    crate::intake::write_private(&side, &json)
+                        .map_err(|source| MailError::Write { path: side, source })?;
+                    Ok(Delivery::Queued(path))
                 }
             },
         }
     }
+
+    /// Tries to send every mail waiting in the outbox, oldest first; stops
+    /// at the first failure (the relay is still down). Returns how many
+    /// were sent and how many still wait.
+    pub async fn flush_outbox(&self) -> (usize, usize) {
+        let Some(t) = &self.smtp else { return (0, 0) };
+        let waiting = outbox_mails(&self.outbox);
+        let total = waiting.len();
+        let mut sent = 0;
+        for path in waiting {
+            let Some((envelope, bytes)) = read_outbox_mail(&path) else {
+                continue;
+            };
+            match t.send_raw(&envelope, &bytes).await {
+                Ok(_) => {
+                    let _ = std::fs::remove_file(&path);
+                    let _ = std::fs::remove_file(envelope_path(&path));
+                    tracing::info!(mail = %path.display(), "queued confirmation sent");
+                    sent += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::error_chain(&e), "SMTP relay still unreachable; mails stay in the outbox");
+                    break;
+                }
+            }
+        }
+        (sent, total - sent)
+    }
+}
+
+/// Envelope of a mail waiting in the outbox, kept beside its `.eml`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OutboxEnvelope {
+    /// Envelope sender.
+    from: String,
+    /// Envelope recipients.
+    to: Vec<String>,
+}
+
+fn envelope_path(eml: &Path) -> PathBuf {
+    let mut s = eml.as_os_str().to_owned();
+    s.push(".envelope.json");
+    PathBuf::from(s)
+}
+
+/// Mails waiting in an outbox, oldest first.
+pub fn outbox_mails(outbox: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(outbox)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn read_outbox_mail(path: &Path) -> Option<(lettre::address::Envelope, Vec<u8>)> {
+    let side: OutboxEnvelope =
+        serde_json::from_slice(&std::fs::read(envelope_path(path)).ok()?).ok()?;
+    let from = side.from.parse().ok();
+    let to = side.to.iter().filter_map(|a| a.parse().ok()).collect();
+    let envelope = lettre::address::Envelope::new(from, to).ok()?;
+    Some((envelope, std::fs::read(path).ok()?))
 }
 
 /// Writes a mail as `<dir>/<time>-<stem>.eml`, mode 0600 (it may carry

@@ -127,6 +127,9 @@ where
     let mut warned = HashSet::new();
     let mut retry_at = Instant::now();
     let mut backoff = Duration::from_secs(5);
+    // Mails waiting for the relay are retried on their own clock.
+    let mut outbox_at = Instant::now();
+    let mut outbox_backoff = Duration::from_secs(30);
     tracing::info!(inbox = %spool.inbox.display(), "watching the inbox");
 
     loop {
@@ -175,6 +178,16 @@ where
                 }
                 // Processed files may have let time pass: rescan at once.
                 retry_at = retry_at.min(Instant::now() + tick);
+            }
+        }
+        if Instant::now() >= outbox_at {
+            let (_, waiting) = pipeline.flush_outbox().await;
+            if waiting > 0 {
+                outbox_at = Instant::now() + outbox_backoff;
+                outbox_backoff = (outbox_backoff * 2).min(Duration::from_secs(600));
+            } else {
+                outbox_backoff = Duration::from_secs(30);
+                outbox_at = Instant::now() + scan_every;
             }
         }
         tokio::select! {

@@ -180,6 +180,7 @@ mod tests {
         Event::FileClaimed {
             sha256: sha.into(),
             name: "x.docx".into(),
+            owner: Some(1000),
         }
     }
 

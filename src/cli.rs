@@ -34,6 +34,14 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Approve held files (more locks/deletions than [safety] max_destructive) and process them.
+    Approve {
+        #[arg(long)]
+        config: PathBuf,
+        /// File names in held/ (or paths to them).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Show what waits: files in processing/ and held/, mails in the outbox, the daemon.
     Status {
         #[arg(long)]
@@ -149,6 +157,60 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
             })
         }
+        Command::Approve { config, files } => {
+            let (c, s) = load(&config)?;
+            let rt = runtime()?;
+            rt.block_on(async {
+                let pipeline = Pipeline::new(c, s).context("cannot start")?;
+                let mut approved = Vec::new();
+                for f in &files {
+                    let name = f.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                    let held = pipeline.spool().held.join(&name);
+                    anyhow::ensure!(
+                        held.is_file(),
+                        "{} is not in {}",
+                        f.display(),
+                        pipeline.spool().held.display()
+                    );
+                    approved.push(
+                        pipeline
+                            .approve(&held)
+                            .with_context(|| format!("cannot approve {}", held.display()))?,
+                    );
+                }
+                // Processed now unless a daemon holds the spool (it will).
+                let Ok(_lock) = pipeline.spool().lock() else {
+                    println!("approved; the running daemon processes the file(s)");
+                    return Ok(ExitCode::SUCCESS);
+                };
+                let mut all_applied = true;
+                for p in &approved {
+                    match pipeline.process(p).await {
+                        FileResult::Filed { status, path } => {
+                            println!(
+                                "{}: {} -> {}",
+                                p.display(),
+                                status_word(status),
+                                path.display()
+                            );
+                            all_applied &= status == Status::Applied;
+                        }
+                        FileResult::Deferred { reason } => {
+                            println!(
+                                "{}: not processed, left in processing ({reason})",
+                                p.display()
+                            );
+                            all_applied = false;
+                        }
+                    }
+                }
+                Ok(if all_applied {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(FILE_NOT_APPLIED)
+                })
+            })
+        }
         Command::Status { config } => {
             let c = Config::load(&config)
                 .with_context(|| format!("invalid configuration {}", config.display()))?;
@@ -196,9 +258,5 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Applied => "applied",
-        Status::Rejected => "rejected",
-        Status::Failed => "failed",
-    }
+    s.word()
 }

@@ -49,6 +49,30 @@ pub struct Config {
     pub accounts: AccountsConfig,
     /// How confirmations are sent.
     pub mail: MailConfig,
+    /// Guards against mass changes by mistake.
+    #[serde(default)]
+    pub safety: SafetyConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// A file that would lock or delete more accounts than this is held in
+    /// `held/` until an officer runs `mailprov approve`.
+    #[serde(default = "default_max_destructive")]
+    pub max_destructive: usize,
+}
+
+impl Default for SafetyConfig {
+    fn default() -> SafetyConfig {
+        SafetyConfig {
+            max_destructive: default_max_destructive(),
+        }
+    }
+}
+
+fn default_max_destructive() -> usize {
+    20
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -48,6 +48,8 @@ pub enum Event {
     /// Work on the file stopped for now (directory unreachable…); it stays
     /// in processing/ and is tried again.
     FileDeferred { sha256: String, reason: String },
+    /// An officer approved a held file (`mailprov approve`).
+    FileApproved { sha256: String },
     /// The file was filed away with this status.
     FileFinished { sha256: String, status: String },
 }
@@ -146,6 +148,7 @@ impl Journal {
                         h.applied_before = true;
                     }
                 }
+                Event::FileApproved { sha256: s } if s == sha256 => h.approved = true,
                 Event::OpStarted { sha256: s, op } if s == sha256 => {
                     h.started_ops.insert(op);
                 }
@@ -164,6 +167,8 @@ impl Journal {
 pub struct History {
     /// The same content was applied and filed in done/ before.
     pub applied_before: bool,
+    /// An officer approved this content past the mass-change guard.
+    pub approved: bool,
     /// Operations earlier attempts started ([`crate::plan::Operation::describe`]).
     pub started_ops: HashSet<String>,
     /// Attempts that ended with no record at all: the process died (power

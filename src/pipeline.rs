@@ -169,6 +169,26 @@ impl Pipeline {
         &self.spool
     }
 
+    /// Records an officer's approval of a held file and moves it back to
+    /// processing/. Returns its new path.
+    pub fn approve(&self, held: &Path) -> std::io::Result<PathBuf> {
+        let (_, sha, _) = read_capped(held, u64::MAX)?;
+        self.journal(Event::FileApproved { sha256: sha });
+        let target = self
+            .spool
+            .processing
+            .join(held.file_name().unwrap_or_default());
+        std::fs::rename(held, &target)?;
+        // Its report in held/ is superseded by the one written when it is filed again.
+        let report = held.with_file_name(format!(
+            "{}.report.txt",
+            held.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let _ = std::fs::remove_file(report);
+        tracing::info!(file = %target.display(), "approved by an officer");
+        Ok(target)
+    }
+
     /// Tries the mails waiting in the outbox: (sent, still waiting).
     pub async fn flush_outbox(&self) -> (usize, usize) {
         self.mailer.flush_outbox().await
@@ -325,7 +345,20 @@ impl Pipeline {
 
         // Confirm.
         match confirm::recipient(&self.config, &candidates) {
-            Ok(to) => {
+            Ok(mut to) => {
+                // A held file concerns the office too.
+                if outcome.status == Status::Held {
+                    if let Ok(office) = self
+                        .config
+                        .mail
+                        .default_recipient
+                        .parse::<lettre::message::Mailbox>()
+                    {
+                        if office.email != to.mailbox.email {
+                            to.cc = Some(office);
+                        }
+                    }
+                }
                 let stem = Path::new(&name)
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
@@ -377,11 +410,7 @@ impl Pipeline {
                 };
             }
         };
-        let status_word = match status {
-            Status::Applied => "applied",
-            Status::Rejected => "rejected",
-            Status::Failed => "failed",
-        };
+        let status_word = status.word();
         self.journal(Event::FileFinished {
             sha256: sha,
             status: status_word.into(),
@@ -441,6 +470,20 @@ impl Pipeline {
                 return Ok(());
             }
         };
+        let destructive = plan
+            .operations()
+            .filter(|op| matches!(op, Operation::Lock { .. } | Operation::Archive { .. }))
+            .count();
+        let max = self.config.safety.max_destructive;
+        if destructive > max && !history.approved {
+            tracing::warn!(file = %name, destructive, max, "too many locks and deletions; file held for approval");
+            outcome.status = Status::Held;
+            outcome.file_error = Some(format!(
+                "văn bản đề nghị khóa hoặc hủy {destructive} tài khoản, vượt ngưỡng {max} tài khoản cho một văn bản"
+            ));
+            dir.close().await;
+            return Ok(());
+        }
         let result = self
             .apply(&mut dir, &requests, &plan, &history.started_ops, outcome)
             .await;

@@ -20,14 +20,28 @@ pub enum Status {
     /// The directory refused an operation part-way; filed in `rejected/`
     /// with what was and was not applied.
     Failed,
+    /// It would lock or delete more accounts than `[safety]
+    /// max_destructive`; kept in `held/` until an officer approves it.
+    Held,
 }
 
 impl Status {
+    /// The word the journal and the command line use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::Rejected => "rejected",
+            Status::Failed => "failed",
+            Status::Held => "held",
+        }
+    }
+
     pub fn vietnamese(self) -> &'static str {
         match self {
             Status::Applied => "đã xử lý",
             Status::Rejected => "bị từ chối, không có thay đổi nào",
             Status::Failed => "xử lý không trọn vẹn",
+            Status::Held => "được giữ lại chờ phê duyệt",
         }
     }
 }

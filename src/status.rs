@@ -11,6 +11,7 @@ fn listing(dir: &Path) -> Vec<(String, String)> {
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+                .filter(|e| !e.file_name().to_string_lossy().ends_with(".report.txt"))
                 .map(|e| {
                     let since = e
                         .metadata()

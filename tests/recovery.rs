@@ -398,3 +398,51 @@ fn smtp_down_then_up_the_confirmation_waits_in_the_outbox_and_is_sent_once() {
         .whoami(&format!("uid=annv,{PEOPLE}"), &pws["annv@bacninh.gov.vn"]);
     assert!(ok && said.contains("Password must be changed"), "{said}");
 }
+
+#[test]
+fn mass_locks_and_deletions_wait_in_held_until_an_officer_approves() {
+    let env = Env::with(|t| t.push_str("\n[safety]\nmax_destructive = 1\n"));
+    assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(0));
+    let before = env.slapd.dump();
+    // Sample 02 locks one account and deletes another: 2 > 1.
+    let o = env.process(&[sample(SAMPLES[1])]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(env.slapd.dump(), before, "nothing changed while held");
+    let held: Vec<String> = env
+        .files_in("held")
+        .into_iter()
+        .filter(|f| !f.ends_with(".report.txt"))
+        .collect();
+    assert_eq!(held.len(), 1);
+    let m = &env.smtp.mails()[1];
+    assert_eq!(
+        m.to,
+        vec![TNMT.to_string(), OFFICE.to_string()],
+        "the unit and the office are told"
+    );
+    assert!(m.subject().contains("chờ phê duyệt"), "{}", m.subject());
+    assert!(m.text().contains("vượt ngưỡng 1"), "{}", m.text());
+    let status = String::from_utf8_lossy(&env.mailprov(&["status"]).stdout).into_owned();
+    assert!(
+        status.contains("held (waiting for `mailprov approve`): 1"),
+        "{status}"
+    );
+
+    let o = env.mailprov(&["approve", &held[0]]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(
+        first(
+            &env.slapd.person("hoangld").unwrap(),
+            "pwdAccountLockedTime"
+        ),
+        "000001010000Z"
+    );
+    assert!(env.slapd.archived("annv2").is_some());
+    assert!(env.files_in("held").is_empty());
+    let m = &env.smtp.mails()[2];
+    assert!(
+        m.text().contains("đã hủy tài khoản annv2@bacninh.gov.vn"),
+        "{}",
+        m.text()
+    );
+}

@@ -36,6 +36,8 @@ pub enum MailError {
 pub struct Recipient {
     /// The address the mail goes to.
     pub mailbox: Mailbox,
+    /// Also told (the office, for held files).
+    pub cc: Option<Mailbox>,
     /// The unit's name as configured (or as the file wrote it).
     pub unit: Option<String>,
 }
@@ -49,6 +51,7 @@ pub fn recipient(config: &Config, candidates: &[String]) -> Result<Recipient, Ma
             let mailbox = addr.parse().map_err(|_| MailError::Address(addr.clone()))?;
             return Ok(Recipient {
                 mailbox,
+                cc: None,
                 unit: Some(name.clone()),
             });
         }
@@ -57,6 +60,7 @@ pub fn recipient(config: &Config, candidates: &[String]) -> Result<Recipient, Ma
     let mailbox = addr.parse().map_err(|_| MailError::Address(addr.clone()))?;
     Ok(Recipient {
         mailbox,
+        cc: None,
         unit: candidates.first().cloned(),
     })
 }
@@ -87,6 +91,10 @@ pub fn compose(
         Status::Failed => {
             format!("Kết quả xử lý chưa trọn vẹn {doc} về tài khoản thư điện tử công vụ")
         }
+        Status::Held => format!(
+            "{} đang chờ phê duyệt: đề nghị khóa, hủy nhiều tài khoản",
+            capitalise(&doc)
+        ),
     };
     let greeting = format!(
         "Kính gửi: {}",
@@ -103,6 +111,10 @@ pub fn compose(
         ),
         Status::Failed => format!(
             "{doc} (tệp {}) mới được xử lý một phần do hệ thống thư điện tử báo lỗi. Bộ phận kỹ thuật đã được thông báo; kết quả từng dòng như sau:",
+            outcome.file_name
+        ),
+        Status::Held => format!(
+            "{doc} (tệp {}) chưa được thực hiện: để tránh khóa hoặc hủy nhầm hàng loạt, tệp được giữ lại cho đến khi cán bộ phụ trách của {signer} phê duyệt. Chưa có thay đổi nào được thực hiện.",
             outcome.file_name
         ),
     };
@@ -196,9 +208,11 @@ pub fn compose(
         html_escape(signer)
     );
 
-    let msg = Message::builder()
-        .from(from.clone())
-        .to(to.mailbox.clone())
+    let mut builder = Message::builder().from(from.clone()).to(to.mailbox.clone());
+    if let Some(cc) = &to.cc {
+        builder = builder.cc(cc.clone());
+    }
+    let msg = builder
         .subject(subject)
         .multipart(MultiPart::alternative_plain_html(text, html))?;
     Ok(msg)
@@ -394,6 +408,7 @@ mod tests {
     fn to() -> Recipient {
         Recipient {
             mailbox: "tnmt@bacninh.gov.vn".parse().unwrap(),
+            cc: None,
             unit: Some("Phòng Tài nguyên và Môi trường".into()),
         }
     }

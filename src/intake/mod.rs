@@ -271,10 +271,10 @@ impl Spool {
         status: Status,
         report: &str,
     ) -> std::io::Result<PathBuf> {
-        let dir = if status == Status::Applied {
-            &self.done
-        } else {
-            &self.rejected
+        let dir = match status {
+            Status::Applied => &self.done,
+            Status::Held => &self.held,
+            Status::Rejected | Status::Failed => &self.rejected,
         };
         let name = processing_path
             .file_name()

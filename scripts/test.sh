@@ -10,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/slapd.sh install
+# systemd-analyze checks the shipped unit (tests/systemd_unit.rs).
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y systemd </dev/null
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -215,7 +215,16 @@ impl Config {
     /// Parses config text. `base` resolves relative paths.
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let mut c: Config = toml::from_str(text)?;
+        // Under systemd, secrets come as credentials (`LoadCredential=`):
+        // `${CREDENTIALS_DIRECTORY}` in a path names that folder.
+        let credentials = std::env::var("CREDENTIALS_DIRECTORY").ok();
         let abs = |p: &mut PathBuf| {
+            let text = p.to_string_lossy().into_owned();
+            if let (Some(rest), Some(dir)) =
+                (text.strip_prefix("${CREDENTIALS_DIRECTORY}"), &credentials)
+            {
+                *p = PathBuf::from(format!("{dir}{rest}"));
+            }
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -347,6 +356,16 @@ pub fn parse_smtp_url(url: &str) -> Result<(String, u16), ConfigError> {
     Ok((host.to_string(), port))
 }
 
+/// A secrets file others may read is a leak waiting to happen: say so.
+fn warn_if_readable_by_others(key: &str, path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(key, path = %path.display(), mode = format!("{:o}", m.permissions().mode() & 0o777), "secrets file is readable by group or others; chmod 600 it");
+        }
+    }
+}
+
 /// Secrets read from the files the config names.
 pub struct Secrets {
     /// LDAP bind password.
@@ -364,6 +383,13 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     pub fn load(config: &Config) -> Result<Secrets, ConfigError> {
         let read = |key: &'static str, path: &Path| {
+            if path.to_string_lossy().contains("${CREDENTIALS_DIRECTORY}") {
+                return Err(invalid(
+                    key,
+                    "names ${CREDENTIALS_DIRECTORY}, but mailprov was not started with systemd credentials",
+                ));
+            }
+            warn_if_readable_by_others(key, path);
             std::fs::read(path).map_err(|source| ConfigError::Secret {
                 key,
                 path: path.into(),
@@ -464,6 +490,28 @@ default_recipient = "vhtt@bacninh.gov.vn"
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn systemd_credentials_folder_in_secret_paths() {
+        let text = GOOD.replace(
+            "bind_password_file = \"ldap.secret\"",
+            "bind_password_file = \"${CREDENTIALS_DIRECTORY}/ldap.secret\"",
+        );
+        std::env::set_var("CREDENTIALS_DIRECTORY", "/run/credentials/mailprov.service");
+        let c = Config::parse(&text, Path::new("/etc/mailprov")).unwrap();
+        std::env::remove_var("CREDENTIALS_DIRECTORY");
+        assert_eq!(
+            c.directory.bind_password_file,
+            Path::new("/run/credentials/mailprov.service/ldap.secret")
+        );
+        // Without systemd, the path is refused with a reason, not read.
+        let c = Config::parse(&text, Path::new("/etc/mailprov")).unwrap();
+        let e = Secrets::load(&c).unwrap_err();
+        assert!(
+            e.to_string().contains("directory.bind_password_file"),
+            "{e}"
+        );
     }
 
     #[test]

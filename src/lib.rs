@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod status;
+pub mod systemd;
 pub mod text;
 pub mod validate;
 

@@ -131,10 +131,19 @@ where
     let mut outbox_at = Instant::now();
     let mut outbox_backoff = Duration::from_secs(30);
     tracing::info!(inbox = %spool.inbox.display(), "watching the inbox");
+    crate::systemd::notify("READY=1\nSTATUS=watching the inbox");
+    let watchdog = crate::systemd::watchdog_interval();
+    let mut pinged = Instant::now();
 
     loop {
         if stopping(&stop_rx) {
             break;
+        }
+        if let Some(every) = watchdog {
+            if pinged.elapsed() >= every {
+                crate::systemd::notify("WATCHDOG=1");
+                pinged = Instant::now();
+            }
         }
         // Files left in processing/ (a crash, an outage) come first.
         if Instant::now() >= retry_at {
@@ -197,6 +206,7 @@ where
         }
     }
     tracing::info!("shutting down");
+    crate::systemd::notify("STOPPING=1");
     drop(watcher);
     Ok(())
 }

@@ -130,6 +130,14 @@ pub struct DirectoryConfig {
     /// Seconds to wait for the directory on connect and on each operation.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// Apply each file in one RFC 5805 transaction (all or nothing) when
+    /// the server advertises it; `false` applies operation by operation.
+    #[serde(default = "default_true")]
+    pub transactions: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_profile() -> String {

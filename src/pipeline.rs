@@ -501,11 +501,27 @@ impl Pipeline {
     ) -> Result<(), Defer> {
         let domain = &self.plan_settings.domain;
         let mail = |uid: &str| format!("{uid}@{domain}");
-        let mut failed = false;
+        let sha = outcome.sha256.clone();
         self.journal(Event::Planned {
-            sha256: outcome.sha256.clone(),
+            sha256: sha.clone(),
             ops: plan.operations().map(Operation::describe).collect(),
         });
+        // All or nothing when the server offers RFC 5805 transactions.
+        let in_txn = if self.config.directory.transactions && plan.operations().next().is_some() {
+            dir.begin()
+                .await
+                .map_err(|e| Defer(crate::error_chain(&e)))?
+        } else {
+            false
+        };
+        // In a transaction, operations are in effect only once committed:
+        // their "done" records wait for the commit.
+        let mut done_later: Vec<Event> = Vec::new();
+        // Rows (indices into outcome.rows) whose operation took effect, or
+        // will at commit.
+        let mut applied_rows: Vec<usize> = Vec::new();
+        // The row and LDAP result code of the refused operation.
+        let mut refused: Option<(String, String)> = None;
         for (request, planned) in requests.iter().zip(&plan.rows) {
             let subject = match request {
                 Request::Account(r) => r.person.full_name.clone(),
@@ -528,14 +544,13 @@ impl Pipeline {
                     outcome.rows.push(result);
                     continue;
                 }
-                Step::Apply(_) if failed => {
+                Step::Apply(_) if refused.is_some() => {
                     result.text = format!("{action}: chưa thực hiện do dòng trước bị lỗi");
                     outcome.rows.push(result);
                     continue;
                 }
                 Step::Apply(op) => op,
             };
-            let sha = outcome.sha256.clone();
             let described = op.describe();
             let password = matches!(op, Operation::Create(_)).then(crate::password::generate);
             let hash = password.as_ref().map(crate::password::hash_for_ldap);
@@ -551,26 +566,27 @@ impl Pipeline {
             );
             match dir.apply(op, hash.as_deref()).await {
                 Ok(applied) => {
-                    tracing::info!(op = %described, already = (applied == Applied::AlreadyDone), "applied");
-                    self.journal_with(
-                        Some(Event::OpDone {
-                            sha256: sha,
-                            op: described.clone(),
-                            already: applied == Applied::AlreadyDone,
-                        }),
-                        false,
-                    );
-                    let already =
-                        // Say so only when it was not this file's own earlier
-                        // attempt that made the change.
-                        if applied == Applied::AlreadyDone
-                            && !matches!(op, Operation::Create(_))
-                            && !resumed.contains(&described)
-                        {
-                            " (đã có hiệu lực từ trước)"
-                        } else {
-                            ""
-                        };
+                    tracing::info!(op = %described, already = (applied == Applied::AlreadyDone), in_txn, "applied");
+                    let done = Event::OpDone {
+                        sha256: sha.clone(),
+                        op: described.clone(),
+                        already: applied == Applied::AlreadyDone,
+                    };
+                    if in_txn {
+                        done_later.push(done);
+                    } else {
+                        self.journal_with(Some(done), false);
+                    }
+                    // Say so only when it was not this file's own earlier
+                    // attempt that made the change.
+                    let already = if applied == Applied::AlreadyDone
+                        && !matches!(op, Operation::Create(_))
+                        && !resumed.contains(&described)
+                    {
+                        " (đã có hiệu lực từ trước)"
+                    } else {
+                        ""
+                    };
                     result.text = crate::identity::redact(&format!(
                         "{action}: {}{already}",
                         done_text(op, &mail)
@@ -579,19 +595,24 @@ impl Pipeline {
                         result.address = Some(mail(&a.uid));
                         result.initial_password = password;
                     }
+                    applied_rows.push(outcome.rows.len());
                 }
                 Err(e) => {
                     let chain = crate::error_chain(&e);
                     self.journal(Event::OpFailed {
-                        sha256: sha,
+                        sha256: sha.clone(),
                         op: described.clone(),
                         error: chain.clone(),
                     });
+                    if in_txn {
+                        if let Err(abort) = dir.abort().await {
+                            tracing::warn!(error = %crate::error_chain(&abort), "cannot abort the transaction");
+                        }
+                    }
                     if e.is_transient() {
                         return Err(Defer(chain));
                     }
                     tracing::error!(op = %described, error = %chain, "the directory refused an operation");
-                    failed = true;
                     let code = e
                         .result_code()
                         .map(|c| format!(" (mã lỗi LDAP {c})"))
@@ -599,19 +620,60 @@ impl Pipeline {
                     result.text = format!(
                         "{action}: không thực hiện được, hệ thống thư điện tử từ chối{code}"
                     );
-                    outcome.file_error = Some(format!(
-                        "hệ thống thư điện tử từ chối thao tác ở {}{code}; các dòng sau đó chưa được thực hiện",
-                        planned.row.to_string().to_lowercase()
-                    ));
+                    refused = Some((planned.row.to_string().to_lowercase(), code));
                 }
             }
             outcome.rows.push(result);
         }
-        outcome.status = if failed {
-            Status::Failed
-        } else {
-            Status::Applied
-        };
+        if in_txn && refused.is_none() {
+            if let Err(e) = dir.commit().await {
+                let chain = crate::error_chain(&e);
+                self.journal(Event::OpFailed {
+                    sha256: sha.clone(),
+                    op: "commit".into(),
+                    error: chain.clone(),
+                });
+                if e.is_transient() {
+                    return Err(Defer(chain));
+                }
+                tracing::error!(error = %chain, "the directory refused the transaction; nothing applied");
+                let code = e
+                    .result_code()
+                    .map(|c| format!(" (mã lỗi LDAP {c})"))
+                    .unwrap_or_default();
+                refused = Some(("khi hoàn tất".into(), code));
+            }
+        }
+        match refused {
+            Some((place, code)) if in_txn => {
+                // Nothing of the file is in effect: no row may claim it is,
+                // and no initial password of an account that does not exist
+                // may be mailed.
+                for i in applied_rows {
+                    let r = &mut outcome.rows[i];
+                    r.text = "không thực hiện: hệ thống thư điện tử từ chối văn bản, không có thay đổi nào".into();
+                    r.address = None;
+                    r.initial_password = None;
+                }
+                outcome.file_error = Some(format!(
+                    "hệ thống thư điện tử từ chối thao tác ở {place}{code}; toàn bộ văn bản không được thực hiện, không có thay đổi nào"
+                ));
+                outcome.status = Status::Failed;
+            }
+            Some((place, code)) => {
+                outcome.file_error = Some(format!(
+                    "hệ thống thư điện tử từ chối thao tác ở {place}{code}; các dòng trước đó đã được thực hiện, các dòng sau đó chưa được thực hiện"
+                ));
+                outcome.status = Status::Failed;
+            }
+            None => {
+                for done in done_later {
+                    self.journal_with(Some(done), false);
+                }
+                outcome.status = Status::Applied;
+            }
+        }
+        self.journal_with(None, true);
         Ok(())
     }
 

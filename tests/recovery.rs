@@ -49,7 +49,25 @@ fn journal_count(env: &Env, event: &str) -> usize {
 
 #[test]
 fn regression_kill_9_mid_file_then_restart_applies_all_once_and_mails_every_password() {
-    let env = Env::new();
+    kill_9_mid_file(false);
+}
+
+#[test]
+fn kill_9_mid_transaction_leaves_nothing_then_restart_applies_all() {
+    kill_9_mid_file(true);
+}
+
+/// kill -9 while a 600-row file is being applied, then a restart. With a
+/// transaction nothing is in effect after the kill; without, part is.
+/// Either way the restart ends with every row applied once and one mail
+/// carrying every password.
+fn kill_9_mid_file(transactions: bool) {
+    let env = Env::with(|t| {
+        *t = t.replace(
+            "[directory]",
+            &format!("[directory]\ntransactions = {transactions}"),
+        );
+    });
     let rows = 600;
     let file = env.path("many.csv");
     std::fs::write(&file, csv_of_creates(rows)).unwrap();
@@ -62,16 +80,20 @@ fn regression_kill_9_mid_file_then_restart_applies_all_once_and_mails_every_pass
         .spawn()
         .unwrap();
     assert!(
-        wait_for(60, || journal_count(&env, "op_done") >= 40),
-        "some operations applied"
+        wait_for(60, || journal_count(&env, "op_started") >= 40),
+        "some operations started"
     );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let partly = env.slapd.uids(PEOPLE).len();
-    assert!(
-        partly >= 40 && partly < rows,
-        "killed mid-file: {partly} of {rows} created"
-    );
+    if transactions {
+        assert_eq!(partly, 0, "an uncommitted transaction leaves nothing");
+    } else {
+        assert!(
+            partly >= 30 && partly < rows,
+            "killed mid-file: {partly} of {rows} created"
+        );
+    }
     assert!(env.smtp.mails().is_empty(), "no confirmation yet");
     assert_eq!(env.files_in("processing").len(), 1);
 
@@ -445,4 +467,108 @@ fn mass_locks_and_deletions_wait_in_held_until_an_officer_approves() {
         "{}",
         m.text()
     );
+}
+
+/// A delete the server refuses (the archive already holds an entry of the
+/// same name): with a transaction the file changes nothing at all; without,
+/// the rows before it stay applied and the report says which.
+fn server_refuses_mid_file(transactions: bool) {
+    let env = Env::with(|t| {
+        *t = t.replace(
+            "[directory]",
+            &format!("[directory]\ntransactions = {transactions}"),
+        );
+    });
+    assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(0));
+    {
+        use std::collections::HashSet;
+        let mut l = env.slapd.conn();
+        let attrs: Vec<(&str, HashSet<&str>)> = vec![
+            ("objectClass", HashSet::from(["inetOrgPerson"])),
+            ("uid", HashSet::from(["annv2"])),
+            ("cn", HashSet::from(["Nguyễn Văn An (cũ)"])),
+            ("sn", HashSet::from(["Nguyễn"])),
+        ];
+        l.add(&format!("uid=annv2,{ARCHIVE}"), attrs)
+            .unwrap()
+            .success()
+            .unwrap();
+    }
+    let before = env.slapd.dump();
+    // Sample 02: lock hoangld, then delete annv2 (refused by the server).
+    let o = env.process(&[sample(SAMPLES[1])]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let text = env.smtp.mails()[1].text();
+    let hoang = env.slapd.person("hoangld").unwrap();
+    if transactions {
+        assert_eq!(env.slapd.dump(), before, "all or nothing: nothing");
+        assert!(text.contains("không có thay đổi nào"), "{text}");
+        assert!(text.contains("mã lỗi LDAP 68"), "{text}");
+        let log = std::fs::read_to_string(env.slapd.dir.join("slapd.log")).unwrap();
+        assert!(log.contains("oid=1.3.6.1.1.21.1"), "a transaction was used");
+    } else {
+        assert_eq!(
+            first(&hoang, "pwdAccountLockedTime"),
+            "000001010000Z",
+            "the row before stays applied"
+        );
+        assert!(env.slapd.person("annv2").is_some(), "not moved");
+        assert!(
+            text.contains("các dòng trước đó đã được thực hiện"),
+            "{text}"
+        );
+        let log = std::fs::read_to_string(env.slapd.dir.join("slapd.log")).unwrap();
+        assert!(
+            !log.contains("oid=1.3.6.1.1.21.1"),
+            "no transaction was used"
+        );
+    }
+    assert_eq!(env.files_in("rejected").len(), 2);
+}
+
+#[test]
+fn a_refused_operation_in_a_transaction_changes_nothing() {
+    server_refuses_mid_file(true);
+}
+
+#[test]
+fn a_refused_operation_without_transactions_keeps_earlier_rows_and_says_so() {
+    server_refuses_mid_file(false);
+}
+
+#[test]
+fn samples_give_the_same_directory_with_and_without_transactions() {
+    let run = |transactions: bool| {
+        let env = Env::with(|t| {
+            *t = t.replace(
+                "[directory]",
+                &format!("[directory]\ntransactions = {transactions}"),
+            );
+        });
+        let files: Vec<_> = SAMPLES[..5].iter().map(|s| sample(s)).collect();
+        assert_eq!(env.process(&files).status.code(), Some(0));
+        let mut dump = env.slapd.dump();
+        for attrs in dump.values_mut() {
+            for volatile in [
+                "entryUUID",
+                "entryCSN",
+                "createTimestamp",
+                "modifyTimestamp",
+                "userPassword",
+                "pwdChangedTime",
+                "creatorsName",
+                "modifiersName",
+            ] {
+                attrs.remove(volatile);
+            }
+        }
+        let log = std::fs::read_to_string(env.slapd.dir.join("slapd.log")).unwrap();
+        (dump, log.contains("oid=1.3.6.1.1.21.1"))
+    };
+    let (with, used) = run(true);
+    assert!(used, "the transaction path ran");
+    let (without, used) = run(false);
+    assert!(!used, "the per-operation path ran");
+    assert_eq!(with, without);
+    assert!(with.keys().any(|dn| dn.starts_with("uid=annv2,ou=archive")));
 }

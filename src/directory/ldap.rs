@@ -27,6 +27,45 @@ pub struct LdapDirectory {
     domain: String,
     /// Limit for each operation.
     timeout: Duration,
+    /// The open RFC 5805 transaction's identifier: while set, every update
+    /// carries the Transaction Specification control and takes effect only
+    /// at commit.
+    txn: Option<Vec<u8>>,
+}
+
+/// RFC 5805 object identifiers.
+const START_TXN: &str = "1.3.6.1.1.21.1";
+const TXN_SPEC: &str = "1.3.6.1.1.21.2";
+const END_TXN: &str = "1.3.6.1.1.21.3";
+
+/// BER of `SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING }`
+/// (End Transaction request value).
+fn end_txn_value(commit: bool, id: &[u8]) -> Vec<u8> {
+    fn len(n: usize) -> Vec<u8> {
+        if n < 0x80 {
+            vec![n as u8]
+        } else {
+            let bytes: Vec<u8> = n
+                .to_be_bytes()
+                .into_iter()
+                .skip_while(|b| *b == 0)
+                .collect();
+            std::iter::once(0x80 | bytes.len() as u8)
+                .chain(bytes)
+                .collect()
+        }
+    }
+    let mut inner = Vec::new();
+    if !commit {
+        inner.extend_from_slice(&[0x01, 0x01, 0x00]);
+    }
+    inner.push(0x04);
+    inner.extend(len(id.len()));
+    inner.extend_from_slice(id);
+    let mut out = vec![0x30];
+    out.extend(len(inner.len()));
+    out.extend(inner);
+    out
 }
 
 /// Where to connect and how.
@@ -112,6 +151,7 @@ impl LdapDirectory {
             archive_base: s.archive_base.to_string(),
             domain: s.domain.to_ascii_lowercase(),
             timeout: s.timeout,
+            txn: None,
         })
     }
 
@@ -152,13 +192,7 @@ impl LdapDirectory {
         let mut stream = self
             .ldap
             .with_timeout(self.timeout)
-            .streaming_search_with(
-                adapters,
-                base,
-                Scope::OneLevel,
-                "(objectClass=inetOrgPerson)",
-                attrs,
-            )
+            .streaming_search_with(adapters, base, Scope::OneLevel, "(uid=*)", attrs)
             .await
             .map_err(proto(&op))?;
         let mut accounts = Vec::new();
@@ -244,17 +278,75 @@ impl LdapDirectory {
             .map(|e| SearchEntry::construct(e).attrs))
     }
 
+    /// The handle for an update: with the timeout, and inside a transaction
+    /// with the Transaction Specification control (critical).
+    fn update(&mut self) -> &mut Ldap {
+        let txn = self.txn.clone();
+        let ldap = self.ldap.with_timeout(self.timeout);
+        match txn {
+            Some(id) => ldap.with_controls(ldap3::controls::RawControl {
+                ctype: TXN_SPEC.into(),
+                crit: true,
+                val: Some(id),
+            }),
+            None => ldap,
+        }
+    }
+
+    /// Whether the server advertises RFC 5805 transactions in its root DSE.
+    pub async fn supports_transactions(&mut self) -> Result<bool, DirectoryError> {
+        let op = "read the root DSE";
+        let (entries, _) = self
+            .ldap
+            .with_timeout(self.timeout)
+            .search(
+                "",
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["supportedExtension"],
+            )
+            .await
+            .map_err(proto(op))?
+            .success()
+            .map_err(proto(op))?;
+        Ok(entries.into_iter().any(|e| {
+            SearchEntry::construct(e)
+                .attrs
+                .get("supportedExtension")
+                .is_some_and(|v| v.iter().any(|x| x == START_TXN) && v.iter().any(|x| x == END_TXN))
+        }))
+    }
+
+    async fn end_transaction(&mut self, commit: bool) -> Result<(), DirectoryError> {
+        let Some(id) = self.txn.take() else {
+            return Ok(());
+        };
+        let op = if commit {
+            "commit the transaction"
+        } else {
+            "abort the transaction"
+        };
+        let exop = ldap3::exop::Exop {
+            name: Some(END_TXN.into()),
+            val: Some(end_txn_value(commit, &id)),
+        };
+        let res = self
+            .ldap
+            .with_timeout(self.timeout)
+            .extended(exop)
+            .await
+            .map_err(proto(op))?;
+        check(op, res.1)?;
+        Ok(())
+    }
+
     async fn modify(
         &mut self,
         op: &str,
         dn: &str,
         mods: Vec<Mod<String>>,
     ) -> Result<LdapResult, DirectoryError> {
-        self.ldap
-            .with_timeout(self.timeout)
-            .modify(dn, mods)
-            .await
-            .map_err(proto(op))
+        self.update().modify(dn, mods).await.map_err(proto(op))
     }
 
     async fn create(
@@ -292,12 +384,7 @@ impl LdapDirectory {
         if !a.unit.is_empty() {
             attrs.push(("ou".into(), set(&[&a.unit])));
         }
-        let res = self
-            .ldap
-            .with_timeout(self.timeout)
-            .add(&a.dn, attrs)
-            .await
-            .map_err(proto(&op))?;
+        let res = self.update().add(&a.dn, attrs).await.map_err(proto(&op))?;
         check(&op, res)?;
         Ok(Applied::Done)
     }
@@ -378,6 +465,17 @@ impl LdapDirectory {
     async fn unlock(&mut self, dn: &str) -> Result<Applied, DirectoryError> {
         let op = format!("unlock {dn}");
         let p = self.profile.clone();
+        // Check first: inside a transaction the server answers only at commit.
+        let Some(current) = self.read(dn, &[p.lock_attr]).await? else {
+            return Err(DirectoryError::Result {
+                op,
+                rc: rc::NO_SUCH_OBJECT,
+                text: String::new(),
+            });
+        };
+        if !current.keys().any(|k| k.eq_ignore_ascii_case(p.lock_attr)) {
+            return Ok(Applied::AlreadyDone);
+        }
         let res = self
             .modify(
                 &op,
@@ -385,9 +483,6 @@ impl LdapDirectory {
                 vec![Mod::Delete(p.lock_attr.to_string(), HashSet::new())],
             )
             .await?;
-        if res.rc == rc::NO_SUCH_ATTRIBUTE {
-            return Ok(Applied::AlreadyDone);
-        }
         check(&op, res)?;
         Ok(Applied::Done)
     }
@@ -409,8 +504,7 @@ impl LdapDirectory {
         self.lock(dn).await?;
         let archive_base = self.archive_base.clone();
         let res = self
-            .ldap
-            .with_timeout(self.timeout)
+            .update()
             .modifydn(dn, &rdn_of(dn), true, Some(&archive_base))
             .await
             .map_err(proto(&op))?;
@@ -460,26 +554,27 @@ impl LdapDirectory {
     ) -> Result<Applied, DirectoryError> {
         let op = format!("rename {dn}");
         let p = self.profile.clone();
-        let mut applied = Applied::AlreadyDone;
-        if self.read(dn, &["1.1"]).await?.is_some() {
+        let mail = format!("{new_uid}@{}", self.domain);
+        // Check first (the entry under its old or its new name), then act.
+        let (applied, aliases) = if let Some(old) = self.read(dn, &[p.alias_attr]).await? {
             let res = self
-                .ldap
-                .with_timeout(self.timeout)
+                .update()
                 .modifydn(dn, &rdn_of(new_dn), true, None)
                 .await
                 .map_err(proto(&op))?;
             check(&op, res)?;
-            applied = Applied::Done;
-        } else if self.read(new_dn, &["1.1"]).await?.is_none() {
+            (Applied::Done, old)
+        } else if let Some(new) = self.read(new_dn, &[p.alias_attr]).await? {
+            (Applied::AlreadyDone, new)
+        } else {
             return Err(DirectoryError::Result {
                 op,
                 rc: rc::NO_SUCH_OBJECT,
                 text: String::new(),
             });
-        }
-        // New primary address; the old one stays an alias (it was already in
-        // the alias attribute since creation).
-        let mail = format!("{new_uid}@{}", self.domain);
+        };
+        // The new address becomes the primary one; the old one stays an
+        // alias (it has been one since the account was created).
         let res = self
             .modify(
                 &op,
@@ -488,14 +583,17 @@ impl LdapDirectory {
             )
             .await?;
         check(&op, res)?;
-        let res = self
-            .modify(
-                &op,
-                new_dn,
-                vec![Mod::Add(p.alias_attr.to_string(), set(&[&mail]))],
-            )
-            .await?;
-        if res.rc != rc::ATTRIBUTE_OR_VALUE_EXISTS {
+        let has_alias = aliases.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(p.alias_attr) && v.iter().any(|a| a.eq_ignore_ascii_case(&mail))
+        });
+        if !has_alias {
+            let res = self
+                .modify(
+                    &op,
+                    new_dn,
+                    vec![Mod::Add(p.alias_attr.to_string(), set(&[&mail]))],
+                )
+                .await?;
             check(&op, res)?;
         }
         Ok(applied)
@@ -503,6 +601,37 @@ impl LdapDirectory {
 }
 
 impl Directory for LdapDirectory {
+    async fn begin(&mut self) -> Result<bool, DirectoryError> {
+        if self.txn.is_some() || !self.supports_transactions().await? {
+            return Ok(false);
+        }
+        let op = "start a transaction";
+        let exop = ldap3::exop::Exop {
+            name: Some(START_TXN.into()),
+            val: None,
+        };
+        let res = self
+            .ldap
+            .with_timeout(self.timeout)
+            .extended(exop)
+            .await
+            .map_err(proto(op))?;
+        let (exop, res) = (res.0, res.1);
+        check(op, res)?;
+        // OpenLDAP 2.5 answers without a value through ldap3; an empty
+        // identifier is then accepted on the updates and at the end.
+        self.txn = Some(exop.val.unwrap_or_default());
+        Ok(true)
+    }
+
+    async fn commit(&mut self) -> Result<(), DirectoryError> {
+        self.end_transaction(true).await
+    }
+
+    async fn abort(&mut self) -> Result<(), DirectoryError> {
+        self.end_transaction(false).await
+    }
+
     async fn snapshot(&mut self) -> Result<Snapshot, DirectoryError> {
         let people = self.people_base.clone();
         let archive = self.archive_base.clone();

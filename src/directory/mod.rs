@@ -111,6 +111,17 @@ pub trait Directory {
     /// Every account, live and archived.
     async fn snapshot(&mut self) -> Result<Snapshot, DirectoryError>;
 
+    /// Starts an all-or-nothing transaction if the server offers one (RFC
+    /// 5805); `false` when it does not (operations then take effect one by
+    /// one).
+    async fn begin(&mut self) -> Result<bool, DirectoryError>;
+
+    /// Makes every operation since `begin` take effect, or none of them.
+    async fn commit(&mut self) -> Result<(), DirectoryError>;
+
+    /// Drops every operation since `begin`.
+    async fn abort(&mut self) -> Result<(), DirectoryError>;
+
     /// Carries out one operation. `password_hash` is the `userPassword`
     /// value of a new account (already hashed). Each operation checks its
     /// own effect first, so applying it twice is safe.

@@ -98,6 +98,53 @@ pub struct InboxConfig {
     /// events); the inbox is rescanned every `scan_interval_ms`.
     #[serde(default)]
     pub poll: bool,
+    /// The local users (names or uids) allowed to put files in the inbox;
+    /// files of anybody else are refused unread. Empty: any local user (a
+    /// world-writable inbox then gets a warning).
+    #[serde(default)]
+    pub allowed_owners: Vec<Owner>,
+}
+
+/// A local user, by name or uid.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Owner {
+    Uid(u32),
+    Name(String),
+}
+
+impl InboxConfig {
+    /// `allowed_owners` as uids; a name that is no local user is an error.
+    pub fn allowed_owner_uids(&self) -> Result<Vec<u32>, ConfigError> {
+        self.allowed_owners
+            .iter()
+            .map(|o| match o {
+                Owner::Uid(u) => Ok(*u),
+                Owner::Name(n) => uid_of(n)
+                    .ok_or_else(|| invalid("inbox.allowed_owners", format!("no local user {n:?}"))),
+            })
+            .collect()
+    }
+}
+
+/// The uid of a local user name.
+fn uid_of(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwnam_r writes into `pwd` and `buf`, both live and sized
+    // as passed; `result` points at `pwd` or is null.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            c.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    (rc == 0 && !result.is_null()).then_some(pwd.pw_uid)
 }
 
 fn default_max_file_bytes() -> u64 {
@@ -520,6 +567,22 @@ default_recipient = "vhtt@bacninh.gov.vn"
             e.to_string().contains("directory.bind_password_file"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn allowed_owners_by_name_or_uid() {
+        let text = GOOD.replace(
+            "state_dir = \"/var/lib/mailprov\"",
+            "state_dir = \"/var/lib/mailprov\"\nallowed_owners = [\"root\", 1234]",
+        );
+        let c = Config::parse(&text, Path::new("/")).unwrap();
+        assert_eq!(c.inbox.allowed_owner_uids().unwrap(), vec![0, 1234]);
+        let text = GOOD.replace(
+            "state_dir = \"/var/lib/mailprov\"",
+            "state_dir = \"/var/lib/mailprov\"\nallowed_owners = [\"no-such-user-here\"]",
+        );
+        let c = Config::parse(&text, Path::new("/")).unwrap();
+        assert!(c.inbox.allowed_owner_uids().is_err());
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum SetupError {
     Journal(PathBuf, #[source] std::io::Error),
     #[error("mail settings are not usable")]
     Mail(#[from] confirm::MailError),
+    #[error("inbox.allowed_owners")]
+    Owners(#[source] crate::config::ConfigError),
 }
 
 /// What became of a file.
@@ -52,9 +54,17 @@ const DUPLICATE: &str =
 
 /// Reads a file unless it is larger than `max`: (its bytes or `None`, its
 /// SHA-256, its size). The hash is streamed, so a huge file costs no memory.
+/// Never follows a symbolic link, and reads only regular files.
 fn read_capped(path: &Path, max: u64) -> std::io::Result<(Option<Vec<u8>>, String, u64)> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut hasher = Sha256::new();
     let mut kept = Vec::new();
     let mut size = 0u64;
@@ -97,6 +107,8 @@ pub struct Pipeline {
     plan_settings: PlanSettings,
     /// Attribute names of the mail stack.
     profile: Profile,
+    /// Uids allowed to put files in the inbox; empty: anybody.
+    allowed_owners: Vec<u32>,
     /// The journal; a mutex because `&self` methods append to it. `None`
     /// for `check`, which writes nothing.
     journal: Mutex<Option<Journal>>,
@@ -149,6 +161,10 @@ impl Pipeline {
             reserved: config.reserved_addresses(),
         };
         let profile = Profile::by_name(&config.directory.profile).unwrap_or(Profile::OPENLDAP);
+        let allowed_owners = config
+            .inbox
+            .allowed_owner_uids()
+            .map_err(SetupError::Owners)?;
         let Secrets {
             bind_password,
             id_hash_key,
@@ -162,6 +178,7 @@ impl Pipeline {
             plan_settings,
             profile,
             journal: Mutex::new(journal),
+            allowed_owners,
         })
     }
 
@@ -306,8 +323,10 @@ impl Pipeline {
         tracing::info!(file = %name, sha256 = %&sha[..16], "processing");
         let owner = {
             use std::os::unix::fs::MetadataExt;
-            std::fs::metadata(path).ok().map(|m| m.uid())
+            std::fs::symlink_metadata(path).ok().map(|m| m.uid())
         };
+        let allowed = &self.allowed_owners;
+        let owner_refused = !allowed.is_empty() && !owner.is_some_and(|o| allowed.contains(&o));
         self.journal(Event::FileClaimed {
             sha256: sha.clone(),
             name: name.clone(),
@@ -316,7 +335,12 @@ impl Pipeline {
 
         let mut outcome = FileOutcome::new(&name, &sha);
         let mut candidates = Vec::new();
-        if history.crashed_attempts >= MAX_CRASHED_ATTEMPTS {
+        if owner_refused {
+            tracing::warn!(file = %name, owner = ?owner, "file put in the inbox by a user not in inbox.allowed_owners; refused unread");
+            outcome.file_error = Some(
+                "tệp được đặt vào thư mục nhận bởi một tài khoản máy chủ không được phép nên không được xử lý".into(),
+            );
+        } else if history.crashed_attempts >= MAX_CRASHED_ATTEMPTS {
             tracing::error!(file = %name, attempts = history.crashed_attempts, "mailprov died while processing this file before; setting it aside");
             outcome.status = Status::Failed;
             outcome.file_error = Some(

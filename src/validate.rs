@@ -290,12 +290,20 @@ fn check_name(raw: &str, what: &str, problems: &mut Vec<String>) -> Option<Strin
 }
 
 /// Free text (title, unit): one line, no control characters, bounded.
+/// Characters no unit name or title uses, but LDAP filters and DNs do
+/// (`=`, `*`, `\\`…): a cell holding them is a mistake or an attack.
+const NOT_IN_TEXT: &[char] = &[
+    '=', '*', '\\', '<', '>', '"', ';', '#', '+', '|', '~', '{', '}', '[', ']', '^', '$',
+];
+
 fn check_text(raw: &str, what: &str, problems: &mut Vec<String>) -> String {
     let text = clean_line(raw);
     if text.chars().count() > MAX_TEXT {
         problems.push(format!("{what} dài quá {MAX_TEXT} ký tự"));
     } else if text.chars().any(|c| c.is_control()) {
         problems.push(format!("{what} có ký tự điều khiển không hợp lệ"));
+    } else if let Some(c) = text.chars().find(|c| NOT_IN_TEXT.contains(c)) {
+        problems.push(format!("{what} \"{text}\" có ký tự không hợp lệ \"{c}\""));
     }
     text
 }
@@ -510,6 +518,25 @@ mod tests {
         assert_eq!(parse_field("Số CMT/CCCD"), Some(Field::IdNumber));
         assert_eq!(parse_field("Địa chỉ thư"), Some(Field::Address));
         assert_eq!(parse_field("Sở thích"), None);
+    }
+
+    #[test]
+    fn units_and_titles_refuse_filter_and_dn_syntax() {
+        let mut p = Vec::new();
+        for bad in ["Phòng A,ou=archive,dc=x", "x)(objectClass=*", "a\\2c", "*"] {
+            check_text(bad, "đơn vị công tác", &mut p);
+        }
+        assert_eq!(p.len(), 4, "{p:?}");
+        let mut ok = Vec::new();
+        for good in [
+            "Trung tâm Văn hóa, Thể thao và Du lịch",
+            "Phòng Tài chính - Kế hoạch",
+            "Tổ 1 (khu phố 2)",
+            "Văn phòng HĐND & UBND",
+        ] {
+            check_text(good, "đơn vị công tác", &mut ok);
+        }
+        assert!(ok.is_empty(), "{ok:?}");
     }
 
     #[test]

@@ -38,6 +38,7 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
 
 pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))?;
+    super::check_zip(&mut archive)?;
     let xml = read_zip_part(&mut archive, "word/document.xml")?
         .ok_or_else(|| FormError::Xml("word/document.xml is missing".into()))?;
     let fonts = match read_zip_part(&mut archive, "word/styles.xml")? {

@@ -145,6 +145,53 @@ fn fix_legacy_text(doc: &mut RawDocument) {
     ));
 }
 
+/// Most entries an Office file may have; a real one has a few dozen.
+const MAX_ENTRIES: usize = 1000;
+/// Most all parts together may inflate to.
+const MAX_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
+/// Most a part may inflate relative to its compressed size (XML compresses
+/// about 10:1; a bomb a thousand times more).
+const MAX_RATIO: u64 = 200;
+
+/// Refuses zip bombs before anything is inflated: too many entries, a part
+/// or all parts too large, or a compression ratio no Office file has. The
+/// sizes are the declared ones; [`read_zip_part`] also stops reading at
+/// the limit, whatever a part declares.
+pub(crate) fn check_zip(
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+) -> Result<(), FormError> {
+    if archive.len() > MAX_ENTRIES {
+        return Err(FormError::TooLarge);
+    }
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let f = archive.by_index_raw(i)?;
+        let (size, packed) = (f.size(), f.compressed_size());
+        total = total.saturating_add(size);
+        if size > MAX_PART_BYTES
+            || total > MAX_TOTAL_BYTES
+            || (size > 1024 * 1024 && size / packed.max(1) > MAX_RATIO)
+        {
+            return Err(FormError::TooLarge);
+        }
+    }
+    Ok(())
+}
+
+/// Refuses XML with a document type declaration (entity definitions, the
+/// "billion laughs"): no Office part has one.
+pub(crate) fn refuse_dtd(xml: &[u8]) -> Result<(), FormError> {
+    let head = &xml[..xml.len().min(4096)];
+    if head
+        .windows(9)
+        .any(|w| w.eq_ignore_ascii_case(b"<!DOCTYPE"))
+        || xml.windows(8).any(|w| w == b"<!ENTITY")
+    {
+        return Err(FormError::Dtd);
+    }
+    Ok(())
+}
+
 /// Reads one part of an Office zip, refusing parts that inflate beyond
 /// [`MAX_PART_BYTES`].
 pub(crate) fn read_zip_part(

@@ -12,13 +12,21 @@ use quick_xml::events::Event;
 use super::{read_zip_part, Cell, FormError, RawDocument};
 
 pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
-    // calamine reads the XML parts itself; refuse zip bombs before it does.
+    // calamine reads the XML parts itself; refuse zip bombs and DTDs
+    // before it does.
     let layout = {
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes))?;
-        for i in 0..archive.len() {
-            let f = archive.by_index(i)?;
-            if f.size() > super::MAX_PART_BYTES {
-                return Err(FormError::TooLarge);
+        super::check_zip(&mut archive)?;
+        let names: Vec<String> = archive
+            .file_names()
+            .filter_map(|n| n.ok().map(|n| n.into_owned()))
+            .collect();
+        for name in names
+            .iter()
+            .filter(|n| n.ends_with(".xml") || n.ends_with(".rels"))
+        {
+            if let Some(xml) = read_zip_part(&mut archive, name)? {
+                super::refuse_dtd(&xml)?;
             }
         }
         layout(&mut archive)?

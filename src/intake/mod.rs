@@ -222,6 +222,12 @@ impl Spool {
             .unwrap_or_default();
         let target = Spool::stamped(&self.processing, &name);
         fs::rename(path, &target)?;
+        // Request files hold ID numbers: owner-only from here on.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = fs::set_permissions(&target, fs::Permissions::from_mode(0o600));
+        }
         sync_dir(&self.processing)?;
         Ok(target)
     }

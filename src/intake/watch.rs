@@ -119,6 +119,14 @@ where
         }
     }
 
+    if inbox_cfg.allowed_owners.is_empty() {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = std::fs::metadata(&spool.inbox) {
+            if m.permissions().mode() & 0o002 != 0 {
+                tracing::warn!(inbox = %spool.inbox.display(), "the inbox is world-writable and inbox.allowed_owners is empty: any local user can submit requests");
+            }
+        }
+    }
     let settle = Duration::from_millis(inbox_cfg.settle_ms);
     let scan_every = Duration::from_millis(inbox_cfg.scan_interval_ms.max(100));
     // Poll often enough to notice a file as soon as it has settled.

@@ -67,6 +67,8 @@ fn bomb(size: usize) -> Vec<u8> {
 }
 
 /// Runs `mailprov check` and returns (exit code, stdout, peak RSS in KiB).
+/// The child is reaped with `wait4` (for its resource usage), not `wait`.
+#[allow(clippy::zombie_processes)]
 fn check_with_rusage(env: &Env, file: &std::path::Path) -> (i32, String, i64) {
     let child = Command::new(env!("CARGO_BIN_EXE_mailprov"))
         .args(["check", "--config"])

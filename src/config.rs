@@ -52,6 +52,31 @@ pub struct Config {
     /// Guards against mass changes by mistake.
     #[serde(default)]
     pub safety: SafetyConfig,
+    /// Personal data kept no longer than needed.
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Request files (they hold ID numbers in clear) are deleted from done/
+    /// and rejected/ this many days after they were taken; their reports
+    /// stay. 0 keeps them for ever.
+    #[serde(default = "default_keep_days")]
+    pub keep_originals_days: u32,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> PrivacyConfig {
+        PrivacyConfig {
+            keep_originals_days: default_keep_days(),
+        }
+    }
+}
+
+fn default_keep_days() -> u32 {
+    365
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -253,6 +278,11 @@ pub struct MailConfig {
     /// ignoring case, diacritic form (NFC/NFD) and spacing.
     #[serde(default)]
     pub units: BTreeMap<String, String>,
+    /// Whether initial passwords go into the unit's confirmation. `false`:
+    /// they are written to a 0600 file under `<state_dir>/passwords/` for
+    /// IT staff to hand over, and the mail says so.
+    #[serde(default = "default_true")]
+    pub include_initial_passwords: bool,
 }
 
 impl Config {

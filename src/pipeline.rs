@@ -206,6 +206,47 @@ impl Pipeline {
         Ok(target)
     }
 
+    /// Writes the new accounts' initial passwords to a file only IT staff
+    /// can read: `<state_dir>/passwords/<time>-<file>.txt`, 0600 in 0700.
+    fn write_password_sheet(&self, outcome: &FileOutcome) -> std::io::Result<PathBuf> {
+        use secrecy::ExposeSecret;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.spool.state_dir.join("passwords");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        let mut text = format!(
+            "# Mật khẩu ban đầu — {} ({})\n# Chuyển riêng cho từng người; xóa tệp này sau khi đã chuyển.\n",
+            outcome.document_label(),
+            outcome.unit.as_deref().unwrap_or("-")
+        );
+        for r in &outcome.rows {
+            if let (Some(addr), Some(pw)) = (&r.address, &r.initial_password) {
+                text.push_str(&format!("{addr}\t{}\t{}\n", r.subject, pw.expose_secret()));
+            }
+        }
+        let stem: String = Path::new(&outcome.file_name)
+            .file_stem()
+            .map(|s| {
+                s.to_string_lossy()
+                    .chars()
+                    .map(|c| {
+                        if c.is_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let path = dir.join(format!(
+            "{}-{stem}.txt",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+        ));
+        crate::intake::write_private(&path, text.as_bytes())?;
+        Ok(path)
+    }
+
     /// Tries the mails waiting in the outbox: (sent, still waiting).
     pub async fn flush_outbox(&self) -> (usize, usize) {
         self.mailer.flush_outbox().await
@@ -365,6 +406,31 @@ impl Pipeline {
                 size as f64 / 1e6,
                 max as f64 / 1e6
             ));
+        }
+
+        // Initial passwords not for the unit's mail go to IT staff's file.
+        if !self.config.mail.include_initial_passwords
+            && outcome.rows.iter().any(|r| r.initial_password.is_some())
+        {
+            match self.write_password_sheet(&outcome) {
+                Ok(sheet) => {
+                    tracing::info!(file = %name, sheet = %sheet.display(), "initial passwords written for IT staff");
+                    for r in &mut outcome.rows {
+                        r.initial_password = None;
+                    }
+                    outcome.passwords_elsewhere = true;
+                }
+                Err(e) => {
+                    // Without the sheet the passwords would be lost: try
+                    // again later (the creates are replayed with new ones).
+                    let reason = format!("cannot write the password sheet: {e}");
+                    self.journal(Event::FileDeferred {
+                        sha256: sha,
+                        reason: reason.clone(),
+                    });
+                    return FileResult::Deferred { reason };
+                }
+            }
         }
 
         // Confirm.

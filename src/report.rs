@@ -86,6 +86,9 @@ pub struct FileOutcome {
     pub file_error: Option<String>,
     /// Corrections made while reading.
     pub warnings: Vec<String>,
+    /// The initial passwords were written for IT staff instead of mailed
+    /// (`[mail] include_initial_passwords = false`).
+    pub passwords_elsewhere: bool,
 }
 
 impl FileOutcome {
@@ -101,6 +104,7 @@ impl FileOutcome {
             errors: Vec::new(),
             file_error: None,
             warnings: Vec::new(),
+            passwords_elsewhere: false,
         }
     }
 

@@ -231,3 +231,69 @@ fn files_from_users_not_allowed_are_refused_unread() {
         "owners journalled"
     );
 }
+
+#[test]
+fn initial_passwords_can_stay_out_of_the_mail() {
+    let env =
+        Env::with(|t| *t = t.replace("[mail]\n", "[mail]\ninclude_initial_passwords = false\n"));
+    assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(0));
+    let text = env.smtp.mails()[0].text();
+    assert!(!text.contains("Mật khẩu ban đầu:"), "{text}");
+    assert!(text.contains("bộ phận kỹ thuật sẽ chuyển riêng"), "{text}");
+    let dir = env.path("state/passwords");
+    let sheets: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(sheets.len(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&sheets[0]).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let sheet = std::fs::read_to_string(&sheets[0]).unwrap();
+    let line = sheet
+        .lines()
+        .find(|l| l.starts_with("ngocttb@bacninh.gov.vn\t"))
+        .expect("a line per account");
+    let pw = line.rsplit('\t').next().unwrap();
+    let (ok, said) = env.slapd.whoami(&format!("uid=ngocttb,{PEOPLE}"), pw);
+    assert!(ok && said.contains("Password must be changed"), "{said}");
+    assert!(!text.contains(pw) && !env.smtp.mails()[0].html().contains(pw));
+}
+
+#[test]
+fn old_request_files_are_deleted_after_keep_originals_days_reports_stay() {
+    let env = Env::with(|t| t.push_str("\n[privacy]\nkeep_originals_days = 30\n"));
+    assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(0));
+    // A file taken long ago (the spool's stamp says when).
+    let old = env.path("state/done/20240101T000000Z-1-old.docx");
+    std::fs::write(&old, b"old").unwrap();
+    std::fs::write(
+        env.path("state/done/20240101T000000Z-1-old.docx.report.txt"),
+        b"report",
+    )
+    .unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(10, || !old.exists()), "old original deleted");
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert!(env
+        .path("state/done/20240101T000000Z-1-old.docx.report.txt")
+        .exists());
+    assert_eq!(
+        env.files_in("done").len(),
+        3,
+        "today's file and its report stay, and the old report"
+    );
+}

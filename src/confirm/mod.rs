@@ -197,7 +197,12 @@ pub fn compose(
         html.push_str("</ul>");
         text.push('\n');
     }
-    if has_passwords {
+    if outcome.passwords_elsewhere {
+        let note = "Mật khẩu ban đầu của các tài khoản mới không gửi kèm thư này; bộ phận kỹ thuật sẽ chuyển riêng cho từng người.";
+        let _ = writeln!(text, "{note}\n");
+        let _ = write!(html, "<p>{}</p>", html_escape(note));
+    }
+    if has_passwords || outcome.passwords_elsewhere {
         let _ = writeln!(text, "Lưu ý: {PASSWORD_NOTE}\n");
         let _ = write!(html, "<p><b>Lưu ý:</b> {}</p>", html_escape(PASSWORD_NOTE));
     }

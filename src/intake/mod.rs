@@ -257,6 +257,39 @@ impl Spool {
         Ok(target)
     }
 
+    /// Deletes request files taken more than `days` days ago from done/
+    /// and rejected/ (their reports stay). The age comes from the time
+    /// stamp the spool put in the name when it took the file, not from the
+    /// file's own modification time. Returns how many were deleted.
+    pub fn sweep_originals(&self, days: u32, now: chrono::DateTime<chrono::Utc>) -> usize {
+        if days == 0 {
+            return 0;
+        }
+        let limit = now - chrono::Duration::days(i64::from(days));
+        let mut deleted = 0;
+        for dir in [&self.done, &self.rejected] {
+            let Ok(entries) = fs::read_dir(dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".report.txt") {
+                    continue;
+                }
+                let taken = name
+                    .get(..16)
+                    .and_then(|stamp| {
+                        chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()
+                    })
+                    .map(|t| t.and_utc());
+                if taken.is_some_and(|t| t < limit) && fs::remove_file(e.path()).is_ok() {
+                    deleted += 1;
+                }
+            }
+        }
+        deleted
+    }
+
     /// Files left in processing/ (by a crash or an outage), oldest first.
     pub fn pending(&self) -> std::io::Result<Vec<PathBuf>> {
         let mut files: Vec<PathBuf> = fs::read_dir(&self.processing)?
@@ -354,6 +387,34 @@ mod tests {
         let long = format!("{}.csv", "Danh sách đề nghị cấp mới ".repeat(8));
         let safe = safe_name(&long);
         assert!(safe.len() <= 150 && safe.ends_with(".csv"), "{safe}");
+    }
+
+    #[test]
+    fn old_originals_are_swept_reports_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(&dir.path().join("inbox"), &dir.path().join("state"));
+        spool.ensure().unwrap();
+        for name in [
+            "20250101T000000Z-1-a.docx",
+            "20250101T000000Z-1-a.docx.report.txt",
+            "20261201T000000Z-1-b.docx",
+            "odd-name.docx",
+        ] {
+            fs::write(spool.done.join(name), b"x").unwrap();
+        }
+        fs::write(spool.rejected.join("20250101T000000Z-1-c.csv"), b"x").unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(spool.sweep_originals(0, now), 0, "0 keeps for ever");
+        assert_eq!(spool.sweep_originals(365, now), 2);
+        assert!(!spool.done.join("20250101T000000Z-1-a.docx").exists());
+        assert!(spool
+            .done
+            .join("20250101T000000Z-1-a.docx.report.txt")
+            .exists());
+        assert!(spool.done.join("20261201T000000Z-1-b.docx").exists());
+        assert!(spool.done.join("odd-name.docx").exists());
     }
 
     #[test]

@@ -131,6 +131,8 @@ where
     let scan_every = Duration::from_millis(inbox_cfg.scan_interval_ms.max(100));
     // Poll often enough to notice a file as soon as it has settled.
     let tick = scan_every.min((settle / 2).max(Duration::from_millis(100)));
+    let keep_days = pipeline.config().privacy.keep_originals_days;
+    let mut swept_at: Option<Instant> = None;
     let mut settling = Settle::new(settle);
     let mut warned = HashSet::new();
     let mut retry_at = Instant::now();
@@ -146,6 +148,18 @@ where
     loop {
         if stopping(&stop_rx) {
             break;
+        }
+        // Old originals (they hold ID numbers) go; hourly is often enough.
+        if swept_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+            let n = spool.sweep_originals(keep_days, chrono::Utc::now());
+            if n > 0 {
+                tracing::info!(
+                    deleted = n,
+                    keep_days,
+                    "old request files deleted; their reports stay"
+                );
+            }
+            swept_at = Some(Instant::now());
         }
         if let Some(every) = watchdog {
             if pinged.elapsed() >= every {

@@ -134,7 +134,7 @@ impl IdNumber {
         }
         let b = self.0.as_bytes();
         let code = b[3] - b'0';
-        let gender = if code % 2 == 0 {
+        let gender = if code.is_multiple_of(2) {
             Gender::Male
         } else {
             Gender::Female

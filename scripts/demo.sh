@@ -14,6 +14,10 @@ root="$(pwd)"
 out="${root}/demo-out"
 
 bash scripts/slapd.sh install
+# TLS support (native-tls) builds against the system's OpenSSL.
+if ! dpkg -s libssl-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y libssl-dev pkg-config </dev/null
+fi
 echo "== building mailprov"
 cargo build --release --locked --quiet
 bin="${root}/target/release/mailprov"

@@ -10,6 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/slapd.sh install
+# openssl makes the test CA (tests/tls.rs); libssl-dev and pkg-config build
+# the TLS support (native-tls).
+missing=()
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ((${#missing[@]})); then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" </dev/null
+fi
 # systemd-analyze checks the shipped unit (tests/systemd_unit.rs).
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y systemd </dev/null

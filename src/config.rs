@@ -206,6 +206,17 @@ pub struct DirectoryConfig {
     /// the server advertises it; `false` applies operation by operation.
     #[serde(default = "default_true")]
     pub transactions: bool,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
+    /// CA certificate(s) (PEM) to trust for `ldaps://` and StartTLS instead
+    /// of the system's; the server's name is always verified.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Allow a simple bind with the password in clear over plain `ldap://`
+    /// to a host that is not this machine. Off: such a config is refused.
+    #[serde(default)]
+    pub allow_insecure: bool,
 }
 
 fn default_true() -> bool {
@@ -283,6 +294,62 @@ pub struct MailConfig {
     /// IT staff to hand over, and the mail says so.
     #[serde(default = "default_true")]
     pub include_initial_passwords: bool,
+    /// TLS to the relay: "none", "starttls" (required) or "tls" (implicit,
+    /// also implied by an `smtps://` URL).
+    #[serde(default)]
+    pub smtp_tls: SmtpTls,
+    /// CA certificate(s) (PEM) to trust for the relay instead of the
+    /// system's.
+    #[serde(default)]
+    pub smtp_ca_file: Option<PathBuf>,
+    /// User for SMTP authentication; its password comes from
+    /// `smtp_password_file`.
+    #[serde(default)]
+    pub smtp_user: Option<String>,
+    /// File holding the SMTP password.
+    #[serde(default)]
+    pub smtp_password_file: Option<PathBuf>,
+    /// Allow SMTP authentication without TLS to a relay that is not this
+    /// machine. Off: such a config is refused.
+    #[serde(default)]
+    pub allow_insecure: bool,
+}
+
+/// TLS to the SMTP relay.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on this machine).
+    #[default]
+    None,
+    /// STARTTLS, required: no mail goes out without it.
+    Starttls,
+    /// TLS from the first byte (`smtps://`, port 465).
+    Tls,
+}
+
+/// Whether a host name or address is this machine.
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost"
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The host of an `ldap://host:port` style URL.
+pub fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let hostport = rest.split('/').next().unwrap_or("");
+    if hostport.starts_with('[') {
+        return hostport
+            .split_once(']')
+            .map(|(h, _)| &h[1..])
+            .unwrap_or(hostport);
+    }
+    hostport
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(hostport)
 }
 
 impl Config {
@@ -321,6 +388,16 @@ impl Config {
         if let Some(d) = c.mail.file_dir.as_mut() {
             abs(d);
         }
+        for p in [
+            &mut c.directory.ca_file,
+            &mut c.mail.smtp_ca_file,
+            &mut c.mail.smtp_password_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            abs(p);
+        }
         c.check()?;
         Ok(c)
     }
@@ -336,10 +413,23 @@ impl Config {
             ));
         }
         let url = &self.directory.url;
-        if !(url.starts_with("ldap://") || url.starts_with("ldapi://")) {
+        if !(url.starts_with("ldap://")
+            || url.starts_with("ldaps://")
+            || url.starts_with("ldapi://"))
+        {
             return Err(invalid(
                 "directory.url",
-                format!("{url:?} must start with ldap:// or ldapi://"),
+                format!("{url:?} must start with ldap://, ldaps:// or ldapi://"),
+            ));
+        }
+        if url.starts_with("ldap://")
+            && !self.directory.starttls
+            && !is_loopback(url_host(url))
+            && !self.directory.allow_insecure
+        {
+            return Err(invalid(
+                "directory.url",
+                format!("{url:?} would carry the bind password in clear over the network: use ldaps://, starttls = true, or (if you must) allow_insecure = true"),
             ));
         }
         for (key, dn) in [
@@ -368,7 +458,23 @@ impl Config {
                 self.mail.smtp_url.as_deref().ok_or_else(|| {
                     invalid("mail.smtp_url", "required when transport = \"smtp\"")
                 })?;
-            parse_smtp_url(url)?;
+            let (host, _) = parse_smtp_url(url)?;
+            if self.mail.smtp_user.is_some() != self.mail.smtp_password_file.is_some() {
+                return Err(invalid(
+                    "mail.smtp_user",
+                    "smtp_user and smtp_password_file go together",
+                ));
+            }
+            if self.mail.smtp_user.is_some()
+                && self.smtp_tls() == SmtpTls::None
+                && !is_loopback(&host)
+                && !self.mail.allow_insecure
+            {
+                return Err(invalid(
+                    "mail.smtp_tls",
+                    "SMTP authentication without TLS to another machine would send the password in clear: set smtp_tls, or allow_insecure = true",
+                ));
+            }
         }
         self.mail
             .from
@@ -421,11 +527,28 @@ impl Config {
     }
 }
 
-/// `smtp://host[:port]` → (host, port).
+impl Config {
+    /// The TLS mode for the relay (`smtps://` implies implicit TLS).
+    pub fn smtp_tls(&self) -> SmtpTls {
+        match self.mail.smtp_url.as_deref() {
+            Some(u) if u.starts_with("smtps://") => SmtpTls::Tls,
+            _ => self.mail.smtp_tls,
+        }
+    }
+}
+
+/// `smtp://host[:port]` or `smtps://host[:port]` → (host, port).
 pub fn parse_smtp_url(url: &str) -> Result<(String, u16), ConfigError> {
-    let rest = url
-        .strip_prefix("smtp://")
-        .ok_or_else(|| invalid("mail.smtp_url", format!("{url:?} must start with smtp://")))?;
+    let (rest, default_port) = match (url.strip_prefix("smtp://"), url.strip_prefix("smtps://")) {
+        (Some(r), _) => (r, 25),
+        (_, Some(r)) => (r, 465),
+        _ => {
+            return Err(invalid(
+                "mail.smtp_url",
+                format!("{url:?} must start with smtp:// or smtps://"),
+            ))
+        }
+    };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) => (
@@ -433,7 +556,7 @@ pub fn parse_smtp_url(url: &str) -> Result<(String, u16), ConfigError> {
             p.parse()
                 .map_err(|_| invalid("mail.smtp_url", format!("bad port in {url:?}")))?,
         ),
-        None => (rest, 25),
+        None => (rest, default_port),
     };
     if host.is_empty() {
         return Err(invalid("mail.smtp_url", format!("no host in {url:?}")));
@@ -455,6 +578,8 @@ fn warn_if_readable_by_others(key: &str, path: &Path) {
 pub struct Secrets {
     /// LDAP bind password.
     pub bind_password: SecretString,
+    /// SMTP password, when the relay wants authentication.
+    pub smtp_password: Option<SecretString>,
     /// Key of the ID-number HMAC.
     pub id_hash_key: SecretBox<Vec<u8>>,
 }
@@ -498,8 +623,21 @@ impl Secrets {
                 "the key must be at least 16 bytes",
             ));
         }
+        let smtp_password = match &config.mail.smtp_password_file {
+            Some(path) => {
+                let pw = read("mail.smtp_password_file", path)?;
+                let pw = String::from_utf8(pw).map_err(|_| {
+                    invalid("mail.smtp_password_file", "the file is not UTF-8 text")
+                })?;
+                Some(SecretString::from(
+                    pw.trim_end_matches(['\n', '\r']).to_string(),
+                ))
+            }
+            None => None,
+        };
         Ok(Secrets {
             bind_password: SecretString::from(pw),
+            smtp_password,
             id_hash_key: SecretBox::new(Box::new(key)),
         })
     }
@@ -548,6 +686,37 @@ default_recipient = "vhtt@bacninh.gov.vn"
         );
         let reserved = c.reserved_addresses();
         assert!(reserved.contains(&"vhtt".to_string()) && reserved.contains(&"tnmt".to_string()));
+    }
+
+    #[test]
+    fn clear_passwords_to_other_machines_need_an_explicit_yes() {
+        let remote = GOOD.replace("ldap://127.0.0.1:389", "ldap://ldap.bacninh.gov.vn:389");
+        let e = Config::parse(&remote, Path::new("/")).unwrap_err();
+        assert!(e.to_string().contains("in clear"), "{e}");
+        for ok in ["starttls = true", "allow_insecure = true"] {
+            let text = remote.replace("[directory]", &format!("[directory]\n{ok}"));
+            assert!(Config::parse(&text, Path::new("/")).is_ok(), "{ok}");
+        }
+        let ldaps = GOOD.replace("ldap://127.0.0.1:389", "ldaps://ldap.bacninh.gov.vn");
+        assert!(Config::parse(&ldaps, Path::new("/")).is_ok());
+        // SMTP authentication likewise.
+        let smtp = GOOD
+            .replace("smtp://127.0.0.1:2525", "smtp://relay.bacninh.gov.vn:587")
+            .replace(
+                "[mail]",
+                "[mail]\nsmtp_user = \"mailprov\"\nsmtp_password_file = \"smtp.secret\"",
+            );
+        assert!(Config::parse(&smtp, Path::new("/")).is_err());
+        let starttls = smtp.replace("[mail]", "[mail]\nsmtp_tls = \"starttls\"");
+        let c = Config::parse(&starttls, Path::new("/")).unwrap();
+        assert_eq!(c.smtp_tls(), SmtpTls::Starttls);
+        let smtps = GOOD.replace("smtp://127.0.0.1:2525", "smtps://relay.bacninh.gov.vn");
+        let c = Config::parse(&smtps, Path::new("/")).unwrap();
+        assert_eq!(c.smtp_tls(), SmtpTls::Tls);
+        assert_eq!(
+            parse_smtp_url("smtps://relay.bacninh.gov.vn").unwrap().1,
+            465
+        );
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum SetupError {
     Journal(PathBuf, #[source] std::io::Error),
     #[error("mail settings are not usable")]
     Mail(#[from] confirm::MailError),
+    #[error("cannot read directory.ca_file {0}")]
+    Ca(PathBuf, #[source] std::io::Error),
     #[error("inbox.allowed_owners")]
     Owners(#[source] crate::config::ConfigError),
 }
@@ -107,6 +109,9 @@ pub struct Pipeline {
     plan_settings: PlanSettings,
     /// Attribute names of the mail stack.
     profile: Profile,
+    /// CA certificates (PEM) trusted for the directory's TLS, if not the
+    /// system's.
+    ldap_ca: Option<Vec<u8>>,
     /// Uids allowed to put files in the inbox; empty: anybody.
     allowed_owners: Vec<u32>,
     /// The journal; a mutex because `&self` methods append to it. `None`
@@ -153,7 +158,15 @@ impl Pipeline {
         } else {
             None
         };
-        let mailer = Mailer::new(&config, spool.outbox.clone())?;
+        let mailer = Mailer::new(
+            &config,
+            secrets.smtp_password.as_ref(),
+            spool.outbox.clone(),
+        )?;
+        let ldap_ca = match &config.directory.ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| SetupError::Ca(path.clone(), e))?),
+            None => None,
+        };
         let plan_settings = PlanSettings {
             domain: config.accounts.domain.to_ascii_lowercase(),
             people_base: config.directory.people_base.clone(),
@@ -168,6 +181,7 @@ impl Pipeline {
         let Secrets {
             bind_password,
             id_hash_key,
+            ..
         } = secrets;
         Ok(Pipeline {
             config,
@@ -179,6 +193,7 @@ impl Pipeline {
             profile,
             journal: Mutex::new(journal),
             allowed_owners,
+            ldap_ca,
         })
     }
 
@@ -290,6 +305,8 @@ impl Pipeline {
             domain: &self.config.accounts.domain,
             profile: self.profile.clone(),
             timeout: Duration::from_secs(d.timeout_secs),
+            starttls: d.starttls,
+            ca_pem: self.ldap_ca.as_deref(),
         })
         .await
     }

@@ -10,9 +10,12 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
-use crate::config::{parse_smtp_url, Config, Transport};
+use crate::config::{parse_smtp_url, Config, SmtpTls, Transport};
 use crate::report::{FileOutcome, Status};
 use crate::text::key;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use secrecy::SecretString;
 
 /// Why a confirmation could not be built or sent.
 #[derive(Debug, thiserror::Error)]
@@ -257,7 +260,11 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(config: &Config, outbox: PathBuf) -> Result<Mailer, MailError> {
+    pub fn new(
+        config: &Config,
+        smtp_password: Option<&SecretString>,
+        outbox: PathBuf,
+    ) -> Result<Mailer, MailError> {
         let from: Mailbox = config
             .mail
             .from
@@ -272,12 +279,33 @@ impl Mailer {
                 let url = config.mail.smtp_url.as_deref().unwrap_or_default();
                 let (host, port) =
                     parse_smtp_url(url).map_err(|_| MailError::Address(url.to_string()))?;
-                Some(
-                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                let mut builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
                         .port(port)
-                        .timeout(Some(Duration::from_secs(30)))
-                        .build(),
-                )
+                        .timeout(Some(Duration::from_secs(30)));
+                let tls_mode = config.smtp_tls();
+                if tls_mode != SmtpTls::None {
+                    let mut params = TlsParameters::builder(host.clone());
+                    if let Some(ca) = &config.mail.smtp_ca_file {
+                        let pem = std::fs::read(ca).map_err(|source| MailError::Write {
+                            path: ca.clone(),
+                            source,
+                        })?;
+                        params = params.add_root_certificate(Certificate::from_pem(&pem)?);
+                    }
+                    let params = params.build()?;
+                    builder = builder.tls(match tls_mode {
+                        SmtpTls::Starttls => Tls::Required(params),
+                        _ => Tls::Wrapper(params),
+                    });
+                }
+                if let (Some(user), Some(pw)) = (&config.mail.smtp_user, smtp_password) {
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        pw.expose_secret().to_string(),
+                    ));
+                }
+                Some(builder.build())
             }
             Transport::File => None,
         };

@@ -86,6 +86,10 @@ pub struct LdapSettings<'a> {
     pub profile: Profile,
     /// Limit for connecting and for each operation.
     pub timeout: Duration,
+    /// Upgrade `ldap://` with StartTLS before binding.
+    pub starttls: bool,
+    /// CA certificates (PEM) to trust instead of the system's.
+    pub ca_pem: Option<&'a [u8]>,
 }
 
 fn check(op: &str, res: LdapResult) -> Result<LdapResult, DirectoryError> {
@@ -127,7 +131,25 @@ fn rdn_of(dn: &str) -> String {
 
 impl LdapDirectory {
     pub async fn connect(s: LdapSettings<'_>) -> Result<LdapDirectory, DirectoryError> {
-        let settings = LdapConnSettings::new().set_conn_timeout(s.timeout);
+        let mut settings = LdapConnSettings::new().set_conn_timeout(s.timeout);
+        if s.url.starts_with("ldaps://") || s.starttls {
+            // The server's certificate is checked against the CA and its
+            // name against the URL's host (native-tls always does both).
+            let tls_error = |problem: String| DirectoryError::Unexpected {
+                op: "set up TLS".into(),
+                problem,
+            };
+            let mut builder = native_tls::TlsConnector::builder();
+            if let Some(pem) = s.ca_pem {
+                let ca = native_tls::Certificate::from_pem(pem)
+                    .map_err(|e| tls_error(format!("bad CA certificate: {e}")))?;
+                builder.add_root_certificate(ca);
+            }
+            let connector = builder.build().map_err(|e| tls_error(e.to_string()))?;
+            settings = settings
+                .set_connector(connector)
+                .set_starttls(s.starttls && s.url.starts_with("ldap://"));
+        }
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, s.url)
             .await
             .map_err(|source| DirectoryError::Connect {

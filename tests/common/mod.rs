@@ -53,12 +53,19 @@ pub struct Slapd {
 
 impl Slapd {
     pub fn start(dir: &Path) -> Slapd {
-        let out = Command::new("bash")
-            .arg(manifest_dir().join("scripts/slapd.sh"))
+        Slapd::start_with(dir, &[])
+    }
+
+    /// With extra environment for the script (e.g. SLAPD_TLS_*).
+    pub fn start_with(dir: &Path, env: &[(&str, &Path)]) -> Slapd {
+        let mut cmd = Command::new("bash");
+        cmd.arg(manifest_dir().join("scripts/slapd.sh"))
             .arg("start")
-            .arg(dir)
-            .output()
-            .expect("run scripts/slapd.sh");
+            .arg(dir);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run scripts/slapd.sh");
         assert!(
             out.status.success(),
             "slapd.sh start failed: {}\n{}",
@@ -350,8 +357,13 @@ impl Env {
 
     /// `edit` may change the config text before it is written.
     pub fn with(edit: impl FnOnce(&mut String)) -> Env {
+        Env::with_slapd_env(&[], edit)
+    }
+
+    /// A deployment whose slapd gets extra script environment.
+    pub fn with_slapd_env(slapd_env: &[(&str, &Path)], edit: impl FnOnce(&mut String)) -> Env {
         let root = tempfile::tempdir().unwrap();
-        let slapd = Slapd::start(&root.path().join("ldap"));
+        let slapd = Slapd::start_with(&root.path().join("ldap"), slapd_env);
         let smtp = SmtpSink::start();
         let key: Vec<u8> = (0u8..32)
             .map(|i| i.wrapping_mul(37).wrapping_add(11))

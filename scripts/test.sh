@@ -28,6 +28,12 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo deny (licences, sources, bans)"
+if ! cargo deny --version >/dev/null 2>&1; then
+    cargo install cargo-deny --locked
+fi
+cargo deny check licenses sources bans
+
 echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

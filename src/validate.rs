@@ -292,8 +292,10 @@ fn check_name(raw: &str, what: &str, problems: &mut Vec<String>) -> Option<Strin
 /// Free text (title, unit): one line, no control characters, bounded.
 /// Characters no unit name or title uses, but LDAP filters and DNs do
 /// (`=`, `*`, `\\`…): a cell holding them is a mistake or an attack.
+/// (Commas and semicolons are ordinary punctuation in titles and units;
+/// values are escaped wherever they reach a filter or a DN anyway.)
 const NOT_IN_TEXT: &[char] = &[
-    '=', '*', '\\', '<', '>', '"', ';', '#', '+', '|', '~', '{', '}', '[', ']', '^', '$',
+    '=', '*', '\\', '<', '>', '"', '#', '+', '|', '~', '{', '}', '[', ']', '^', '$',
 ];
 
 fn check_text(raw: &str, what: &str, problems: &mut Vec<String>) -> String {

@@ -189,7 +189,8 @@ fn lock_then_unlock_restores_login_and_keeps_the_password_change_forced() {
             "{HEADER}1;Phạm Thị Mai;02/03/1991;Nữ;027191001111;Chuyên viên;Phòng Nội vụ;Cấp mới\n"
         ),
     );
-    assert_eq!(env.process(&[create]).status.code(), Some(0));
+    let o = env.process(&[create]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let text = env.smtp.mails()[0].text();
     let pw = text
         .lines()
@@ -199,7 +200,8 @@ fn lock_then_unlock_restores_login_and_keeps_the_password_change_forced() {
     let dn = format!("uid=maipt,{PEOPLE}");
 
     let lock = write(&env, "b.csv", &format!("{HEADER}1;Phạm Thị Mai;02/03/1991;Nữ;027191001111;Chuyên viên;Phòng Nội vụ;tạm  KHOÁ\n"));
-    assert_eq!(env.process(&[lock]).status.code(), Some(0));
+    let o = env.process(&[lock]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(!env.slapd.whoami(&dn, &pw).0);
 
     let unlock = write(

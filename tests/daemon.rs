@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 
@@ -19,14 +19,7 @@ fn daemon_applies_a_file_renamed_into_the_inbox_and_stops_on_sigterm() {
     std::fs::write(inbox.join("~$01-tnmt-cap-moi.docx"), b"lock").unwrap();
     std::fs::write(inbox.join(".~lock.01-tnmt-cap-moi.docx#"), b"lock").unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .arg("run")
-        .arg("--config")
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = env.daemon();
 
     assert!(
         wait_for(30, || env.slapd.person("tungbt").is_some()),
@@ -56,23 +49,9 @@ fn daemon_applies_a_file_renamed_into_the_inbox_and_stops_on_sigterm() {
     assert!(inbox.join(".~lock.01-tnmt-cap-moi.docx#").exists());
     assert!(!inbox.join(SAMPLES[0]).exists());
 
-    // SIGTERM: a clean exit, quickly.
-    let pid = child.id() as libc::pid_t;
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "daemon did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    // SIGTERM: a clean exit, quickly (stop() allows 10 s).
+    let (code, stderr) = child.stop();
+    assert_eq!(code, Some(0));
     assert!(stderr.contains("shutting down"), "{stderr}");
 }
 
@@ -90,14 +69,7 @@ fn daemon_keeps_a_file_in_processing_while_the_directory_is_down_and_applies_it_
         .unwrap();
     assert!(stop.status.success());
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .arg("run")
-        .arg("--config")
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = env.daemon();
     std::fs::copy(sample(SAMPLES[0]), inbox.join(SAMPLES[0])).unwrap();
     assert!(
         wait_for(20, || env.files_in("processing").len() == 1),
@@ -110,8 +82,7 @@ fn daemon_keeps_a_file_in_processing_while_the_directory_is_down_and_applies_it_
     );
     assert!(env.files_in("done").is_empty());
     assert!(env.smtp.mails().is_empty());
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.stop().0, Some(0));
     assert_eq!(
         env.files_in("processing").len(),
         1,
@@ -134,20 +105,12 @@ fn daemon_keeps_a_file_in_processing_while_the_directory_is_down_and_applies_it_
         url.trim_start_matches("ldap://")
     )
     .is_ok()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .arg("run")
-        .arg("--config")
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = env.daemon();
     assert!(
         wait_for(30, || env.files_in("done").len() == 2),
         "applied after the outage"
     );
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.stop().0, Some(0));
     assert_eq!(
         env.slapd.uids(PEOPLE),
         vec!["annv", "annv2", "hoangld", "ngocttb"]

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -22,22 +21,6 @@ fn csv_of_creates(n: usize) -> String {
         ));
     }
     s
-}
-
-fn passwords(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut current = None;
-    for line in text.lines() {
-        if let Some(i) = line.find("đã tạo tài khoản ") {
-            current = Some(line[i + "đã tạo tài khoản ".len()..].trim().to_string());
-        } else if let Some(i) = line.find("Mật khẩu ban đầu: ") {
-            out.insert(
-                current.take().unwrap(),
-                line[i + "Mật khẩu ban đầu: ".len()..].trim().to_string(),
-            );
-        }
-    }
-    out
 }
 
 fn journal_count(env: &Env, event: &str) -> usize {
@@ -98,19 +81,12 @@ fn kill_9_mid_file(transactions: bool) {
     assert_eq!(env.files_in("processing").len(), 1);
 
     // Restart: the daemon finishes what is in processing/.
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let daemon = env.daemon();
     assert!(
         wait_for(120, || env.files_in("done").len() == 2),
         "finished after the restart"
     );
-    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert_eq!(daemon.stop().0, Some(0));
 
     let uids = env.slapd.uids(PEOPLE);
     assert_eq!(uids.len(), rows, "every row applied exactly once");
@@ -162,13 +138,7 @@ fn regression_a_file_that_keeps_killing_mailprov_is_set_aside() {
     let claim = format!("{{\"ts\":\"2026-12-03T00:00:00Z\",\"event\":\"file_claimed\",\"sha256\":\"{sha}\",\"name\":\"01-tnmt-cap-moi.docx\"}}\n");
     std::fs::write(env.path("state/journal.jsonl"), claim.repeat(2)).unwrap();
 
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let daemon = env.daemon();
     assert!(
         wait_for(30, || env.files_in("rejected").len() == 2),
         "set aside in rejected/"
@@ -179,8 +149,7 @@ fn regression_a_file_that_keeps_killing_mailprov_is_set_aside() {
         wait_for(30, || env.files_in("done").len() == 2),
         "the next file is processed"
     );
-    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert_eq!(daemon.stop().0, Some(0));
     assert!(
         env.slapd.person("annv").is_none(),
         "the poisonous file was not applied"
@@ -287,27 +256,20 @@ fn regression_a_replayed_create_keeps_the_lock_the_account_got_since() {
 #[test]
 fn a_second_daemon_on_the_same_spool_refuses_to_start() {
     let env = Env::new();
-    let mut first = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let first = env.daemon();
     assert!(wait_for(10, || env.path("state/mailprov.lock").exists()));
     std::thread::sleep(std::time::Duration::from_millis(300));
     let second = env.mailprov(&["run"]);
     assert_eq!(second.status.code(), Some(2), "{}", out(&second));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(
-        err.contains("already working on") && err.contains(&first.id().to_string()),
+        err.contains("already working on") && err.contains(&first.pid().to_string()),
         "{err}"
     );
     // `process` on the same spool is refused too while the daemon runs.
     let p = env.process(&[sample(SAMPLES[0])]);
     assert_eq!(p.status.code(), Some(2), "{}", out(&p));
-    unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(first.wait().unwrap().code(), Some(0));
+    assert_eq!(first.stop().0, Some(0));
     // Released on exit.
     assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(0));
 }
@@ -317,13 +279,7 @@ fn a_file_copied_slowly_is_taken_only_once_complete_in_polling_mode() {
     let env = Env::with(|t| *t = t.replace("settle_ms = 200", "settle_ms = 1500\npoll = true"));
     let inbox = env.path("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let daemon = env.daemon();
     // Copy the file in four pieces, 600 ms apart (as over a slow share).
     let bytes = std::fs::read(sample(SAMPLES[0])).unwrap();
     let target = inbox.join(SAMPLES[0]);
@@ -342,8 +298,7 @@ fn a_file_copied_slowly_is_taken_only_once_complete_in_polling_mode() {
         wait_for(30, || env.files_in("done").len() == 2),
         "applied once complete"
     );
-    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert_eq!(daemon.stop().0, Some(0));
     assert!(
         env.files_in("rejected").is_empty(),
         "never read half-copied"
@@ -395,21 +350,14 @@ fn smtp_down_then_up_the_confirmation_waits_in_the_outbox_and_is_sent_once() {
 
     // The relay comes back; the daemon sends the waiting mail, once.
     let relay = SmtpSink::start_on(port);
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let daemon = env.daemon();
     assert!(
         wait_for(30, || relay.mails().len() == 1),
         "sent after the relay came back"
     );
     assert!(wait_for(10, || env.files_in("outbox").is_empty()));
     std::thread::sleep(std::time::Duration::from_millis(500));
-    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert_eq!(daemon.stop().0, Some(0));
     let mails = relay.mails();
     assert_eq!(mails.len(), 1, "exactly one mail");
     assert_eq!(mails[0].to, vec![TNMT]);

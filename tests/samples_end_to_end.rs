@@ -3,24 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::*;
-
-/// (address, initial password) pairs of a confirmation's text part.
-fn passwords(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut current = None;
-    for line in text.lines() {
-        if let Some(i) = line.find("đã tạo tài khoản ") {
-            current = Some(line[i + "đã tạo tài khoản ".len()..].trim().to_string());
-        } else if let Some(i) = line.find("Mật khẩu ban đầu: ") {
-            let pw = line[i + "Mật khẩu ban đầu: ".len()..].trim().to_string();
-            out.insert(current.take().expect("a password follows an address"), pw);
-        }
-    }
-    out
-}
 
 fn meets_rule(pw: &str) -> bool {
     pw.chars().count() >= 8

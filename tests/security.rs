@@ -159,18 +159,10 @@ fn a_symlink_in_the_inbox_is_never_followed() {
     let target = env.path("elsewhere.docx");
     std::fs::copy(sample(SAMPLES[0]), &target).unwrap();
     std::os::unix::fs::symlink(&target, inbox.join("link.docx")).unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let daemon = env.daemon();
     std::thread::sleep(std::time::Duration::from_secs(2));
-    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(daemon.wait().unwrap().code(), Some(0));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(daemon.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let (code, stderr) = daemon.stop();
+    assert_eq!(code, Some(0));
     assert!(stderr.contains("not a regular file"), "{stderr}");
     assert!(inbox.join("link.docx").exists() && target.exists());
     assert!(env.slapd.uids(PEOPLE).is_empty());
@@ -187,13 +179,7 @@ fn files_from_users_not_allowed_are_refused_unread() {
     });
     let inbox = env.path("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let daemon = env.daemon();
     // Root's file: refused. nobody's file: taken.
     std::fs::copy(sample(SAMPLES[0]), inbox.join(SAMPLES[0])).unwrap();
     assert!(
@@ -207,8 +193,7 @@ fn files_from_users_not_allowed_are_refused_unread() {
         wait_for(20, || env.files_in("done").len() == 2),
         "allowed owner's file applied"
     );
-    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert_eq!(daemon.stop().0, Some(0));
     assert!(
         env.slapd.person("annv").is_none(),
         "the refused file was not applied"
@@ -278,16 +263,9 @@ fn old_request_files_are_deleted_after_keep_originals_days_reports_stay() {
         b"report",
     )
     .unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailprov"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let daemon = env.daemon();
     assert!(wait_for(10, || !old.exists()), "old original deleted");
-    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert_eq!(daemon.stop().0, Some(0));
     assert!(env
         .path("state/done/20240101T000000Z-1-old.docx.report.txt")
         .exists());

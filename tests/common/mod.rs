@@ -506,3 +506,70 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A running `mailprov run` on an [`Env`]'s config.
+pub struct Daemon {
+    /// The daemon process.
+    pub child: std::process::Child,
+    /// Where its log goes: a file, not a pipe, so a chatty daemon never
+    /// blocks on a full pipe nobody reads.
+    pub log: PathBuf,
+}
+
+impl Env {
+    /// Starts `mailprov run`; its log is kept for [`Daemon::stop`].
+    pub fn daemon(&self) -> Daemon {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let log = self.path(&format!("daemon-{nanos}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_mailprov"))
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Daemon { child, log }
+    }
+}
+
+impl Daemon {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then waits (at most 10 s) for a clean exit; returns the
+    /// exit code and what the daemon logged.
+    pub fn stop(mut self) -> (Option<i32>, String) {
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let end = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < end, "daemon did not stop on SIGTERM");
+            thread::sleep(Duration::from_millis(50));
+        };
+        (
+            status.code(),
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+        )
+    }
+}
+
+/// (address, initial password) pairs of a confirmation's text part.
+pub fn passwords(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut current = None;
+    for line in text.lines() {
+        if let Some(i) = line.find("đã tạo tài khoản ") {
+            current = Some(line[i + "đã tạo tài khoản ".len()..].trim().to_string());
+        } else if let Some(i) = line.find("Mật khẩu ban đầu: ") {
+            let pw = line[i + "Mật khẩu ban đầu: ".len()..].trim().to_string();
+            out.insert(current.take().expect("a password follows an address"), pw);
+        }
+    }
+    out
+}

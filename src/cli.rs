@@ -117,32 +117,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(async {
                 let pipeline = Pipeline::new(c, s).context("cannot start")?;
                 let _lock = pipeline.spool().lock()?;
-                let mut all_applied = true;
+                let mut claimed = Vec::new();
                 for p in &paths {
-                    let claimed = pipeline
+                    let c = pipeline
                         .spool()
                         .copy_in(p)
                         .with_context(|| format!("cannot copy {} into the spool", p.display()))?;
-                    match pipeline.process(&claimed).await {
-                        FileResult::Filed { status, path } => {
-                            println!(
-                                "{}: {} -> {}",
-                                p.display(),
-                                status_word(status),
-                                path.display()
-                            );
-                            all_applied &= status == Status::Applied;
-                        }
-                        FileResult::Deferred { reason } => {
-                            println!(
-                                "{}: not processed, left in {} ({reason})",
-                                p.display(),
-                                claimed.display()
-                            );
-                            all_applied = false;
-                        }
-                    }
+                    claimed.push((p.clone(), c));
                 }
+                let all_applied = process_in_order(&pipeline, &claimed).await;
                 // Mails queued by an unreachable relay get one more try.
                 let (_, waiting) = pipeline.flush_outbox().await;
                 if waiting > 0 {
@@ -183,27 +166,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("approved; the running daemon processes the file(s)");
                     return Ok(ExitCode::SUCCESS);
                 };
-                let mut all_applied = true;
-                for p in &approved {
-                    match pipeline.process(p).await {
-                        FileResult::Filed { status, path } => {
-                            println!(
-                                "{}: {} -> {}",
-                                p.display(),
-                                status_word(status),
-                                path.display()
-                            );
-                            all_applied &= status == Status::Applied;
-                        }
-                        FileResult::Deferred { reason } => {
-                            println!(
-                                "{}: not processed, left in processing ({reason})",
-                                p.display()
-                            );
-                            all_applied = false;
-                        }
-                    }
-                }
+                let approved: Vec<(PathBuf, PathBuf)> =
+                    approved.into_iter().map(|p| (p.clone(), p)).collect();
+                let all_applied = process_in_order(&pipeline, &approved).await;
                 Ok(if all_applied {
                     ExitCode::SUCCESS
                 } else {
@@ -255,6 +220,35 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// Runs the pipeline on files already in processing/, in order, printing
+/// where each went (`shown` is the name the officer gave). Returns whether
+/// every one was applied.
+async fn process_in_order(pipeline: &Pipeline, files: &[(PathBuf, PathBuf)]) -> bool {
+    let mut all_applied = true;
+    for (shown, claimed) in files {
+        match pipeline.process(claimed).await {
+            FileResult::Filed { status, path } => {
+                println!(
+                    "{}: {} -> {}",
+                    shown.display(),
+                    status_word(status),
+                    path.display()
+                );
+                all_applied &= status == Status::Applied;
+            }
+            FileResult::Deferred { reason } => {
+                println!(
+                    "{}: not processed, left in {} ({reason})",
+                    shown.display(),
+                    claimed.display()
+                );
+                all_applied = false;
+            }
+        }
+    }
+    all_applied
 }
 
 fn status_word(s: Status) -> &'static str {

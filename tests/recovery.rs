@@ -520,3 +520,63 @@ fn samples_give_the_same_directory_with_and_without_transactions() {
     assert_eq!(with, without);
     assert!(with.keys().any(|dn| dn.starts_with("uid=annv2,ou=archive")));
 }
+
+#[test]
+fn regression_a_batch_of_locks_in_one_transaction_keeps_slapd_alive() {
+    // Debian's slapd 2.5.13 died at End Transaction on a batch of locks
+    // when each lock read its entry inside the open transaction.
+    let env = Env::with(|t| t.push_str("\n[safety]\nmax_destructive = 100\n"));
+    let n = 25;
+    let header =
+        "STT,Họ và tên,Ngày sinh,Giới tính,Số CMT/CCCD,Chức vụ,Đơn vị công tác,Nội dung đề nghị\n";
+    let names = ["An", "Bình", "Chi", "Dũng", "Hà"];
+    let rows = |action: &str| -> String {
+        (1..=n)
+            .map(|i| {
+                format!(
+                    "{i},Trần Văn {} {},01/01/1990,Nam,0270900{i:05},CV,Phòng Nội vụ,{action}\n",
+                    names[i % 5],
+                    ["Một", "Hai", "Ba", "Bốn", "Năm"][i % 5]
+                )
+            })
+            .collect()
+    };
+    let create = env.path("create.csv");
+    std::fs::write(&create, format!("{header}{}", rows("Cấp mới"))).unwrap();
+    assert_eq!(env.process(&[create]).status.code(), Some(0));
+    for round in 0..3 {
+        let action = if round % 2 == 0 {
+            "Tạm khóa"
+        } else {
+            "Mở khóa"
+        };
+        let f = env.path(&format!("round{round}.csv"));
+        // A blank line more each round: not the same content as before.
+        std::fs::write(
+            &f,
+            format!("{header}{}{}", rows(action), "\n".repeat(round)),
+        )
+        .unwrap();
+        let o = env.process(&[f]);
+        assert_eq!(o.status.code(), Some(0), "round {round}: {}", out(&o));
+        let alive =
+            std::fs::read_to_string(format!("/proc/{}/comm", env.slapd.pid)).unwrap_or_default();
+        assert_eq!(
+            alive.trim(),
+            "slapd",
+            "slapd still running after round {round}"
+        );
+    }
+    let locked = env
+        .slapd
+        .uids(PEOPLE)
+        .iter()
+        .filter(|u| {
+            env.slapd
+                .person(u)
+                .unwrap()
+                .contains_key("pwdAccountLockedTime")
+        })
+        .count();
+    assert_eq!(locked, n, "all locked after lock, unlock, lock");
+}

@@ -15,8 +15,15 @@ use crate::plan::{AccountChange, NewAccount, Operation};
 
 /// A bound connection to the directory.
 pub struct LdapDirectory {
-    /// The operation handle; the connection is driven by a spawned task.
+    /// The connection updates go over (inside a transaction, when one is
+    /// open); driven by a spawned task.
     ldap: Ldap,
+    /// A second connection for every read: reads never go over a
+    /// connection with an open transaction (Debian's slapd 2.5 was seen to
+    /// crash at End Transaction after interleaved searches), and they see
+    /// the committed state, which is what the checks before each update
+    /// need.
+    reader: Ldap,
     /// Attribute names of the mail stack.
     profile: Profile,
     /// Live accounts are searched here.
@@ -150,6 +157,25 @@ impl LdapDirectory {
                 .set_connector(connector)
                 .set_starttls(s.starttls && s.url.starts_with("ldap://"));
         }
+        let ldap = Self::open(settings.clone(), &s).await?;
+        let reader = Self::open(settings, &s).await?;
+        Ok(LdapDirectory {
+            ldap,
+            reader,
+            profile: s.profile,
+            people_base: s.people_base.to_string(),
+            archive_base: s.archive_base.to_string(),
+            domain: s.domain.to_ascii_lowercase(),
+            timeout: s.timeout,
+            txn: None,
+        })
+    }
+
+    /// One bound connection.
+    async fn open(
+        settings: LdapConnSettings,
+        s: &LdapSettings<'_>,
+    ) -> Result<Ldap, DirectoryError> {
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, s.url)
             .await
             .map_err(|source| DirectoryError::Connect {
@@ -166,18 +192,11 @@ impl LdapDirectory {
                 source: Box::new(source),
             })?;
         check("bind", res)?;
-        Ok(LdapDirectory {
-            ldap,
-            profile: s.profile,
-            people_base: s.people_base.to_string(),
-            archive_base: s.archive_base.to_string(),
-            domain: s.domain.to_ascii_lowercase(),
-            timeout: s.timeout,
-            txn: None,
-        })
+        Ok(ldap)
     }
 
     pub async fn close(mut self) {
+        let _ = self.reader.unbind().await;
         let _ = self.ldap.unbind().await;
     }
 
@@ -212,7 +231,7 @@ impl LdapDirectory {
         ];
         let op = format!("search {base}");
         let mut stream = self
-            .ldap
+            .reader
             .with_timeout(self.timeout)
             .streaming_search_with(adapters, base, Scope::OneLevel, "(uid=*)", attrs)
             .await
@@ -285,7 +304,7 @@ impl LdapDirectory {
     ) -> Result<Option<HashMap<String, Vec<String>>>, DirectoryError> {
         let op = format!("read {dn}");
         let res = self
-            .ldap
+            .reader
             .with_timeout(self.timeout)
             .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
             .await
@@ -319,7 +338,7 @@ impl LdapDirectory {
     pub async fn supports_transactions(&mut self) -> Result<bool, DirectoryError> {
         let op = "read the root DSE";
         let (entries, _) = self
-            .ldap
+            .reader
             .with_timeout(self.timeout)
             .search(
                 "",

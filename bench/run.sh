@@ -61,7 +61,7 @@ PY
 echo -e "what\tseconds\tpeak RSS MiB\texit"
 RUST_LOG=warn measure "mailprov check ($rows rows, empty directory)" \
     "$bin" check --config "$work/mailprov.toml" "$work/big.csv"
-RUST_LOG=warn measure "mailprov process ($rows rows: read, check, plan, apply in one transaction, mail)" \
+RUST_LOG=warn measure "mailprov process ($rows rows: read, check, plan, apply, mail)" \
     "$bin" process --config "$work/mailprov.toml" "$work/big.csv"
 # The same rows again (one byte more, so not refused as a duplicate): every
 # row is planned against the $rows accounts now there.

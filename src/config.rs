@@ -203,8 +203,11 @@ pub struct DirectoryConfig {
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
     /// Apply each file in one RFC 5805 transaction (all or nothing) when
-    /// the server advertises it; `false` applies operation by operation.
-    #[serde(default = "default_true")]
+    /// the server advertises it. Off by default: Debian 12's slapd 2.5.13
+    /// was seen to crash at End Transaction on files that lock accounts
+    /// (ppolicy attributes in a transaction); the default path applies
+    /// operation by operation, each journalled and idempotent.
+    #[serde(default)]
     pub transactions: bool,
     /// Upgrade an `ldap://` connection with StartTLS before binding.
     #[serde(default)]

@@ -282,6 +282,7 @@ fn sheet(name: &str, rows: Vec<(bool, Vec<X>)>) -> Sheet {
     Sheet {
         name: name.into(),
         rows,
+        hidden: false,
     }
 }
 
@@ -560,4 +561,122 @@ fn within_one_file_the_same_id_twice_is_an_error_on_the_later_row() {
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].row.index, 2);
     assert!(e[0].message.contains("trùng với dòng 1"), "{e:?}");
+}
+
+#[test]
+fn regression_a_hidden_sheet_is_not_read() {
+    let row = |stt: f64, name: &str, id: &str, action: &str| -> (bool, Vec<X>) {
+        (
+            false,
+            vec![
+                X::N(stt),
+                s(name),
+                s("01/01/1990"),
+                s("Nam"),
+                s(id),
+                s("CV"),
+                s("P"),
+                s(action),
+            ],
+        )
+    };
+    let mut old = sheet(
+        "Danh sách cũ",
+        vec![
+            header_row(),
+            row(1.0, "Lê Văn Cũ", "027090000009", "Hủy bỏ"),
+        ],
+    );
+    old.hidden = true;
+    let book = xlsx(
+        &[
+            old,
+            sheet(
+                "Danh sách",
+                vec![
+                    header_row(),
+                    row(1.0, "Lê Văn Mới", "027090000001", "Cấp mới"),
+                ],
+            ),
+        ],
+        false,
+    );
+    let form = read("hidden-sheet.xlsx", &book);
+    assert_eq!(names(&form), vec!["Lê Văn Mới"]);
+    assert!(
+        form.warnings.iter().any(|w| w.contains("trang tính ẩn")),
+        "{:?}",
+        form.warnings
+    );
+}
+
+#[test]
+fn regression_a_list_on_two_visible_sheets_is_refused_not_half_read() {
+    let row = |stt: f64, name: &str, id: &str| -> (bool, Vec<X>) {
+        (
+            false,
+            vec![
+                X::N(stt),
+                s(name),
+                s("01/01/1990"),
+                s("Nam"),
+                s(id),
+                s("CV"),
+                s("P"),
+                s("Cấp mới"),
+            ],
+        )
+    };
+    let book = xlsx(
+        &[
+            sheet(
+                "Trang 1",
+                vec![header_row(), row(1.0, "Lê Văn Một", "027090000001")],
+            ),
+            sheet(
+                "Trang 2",
+                vec![header_row(), row(2.0, "Lê Văn Hai", "027090000002")],
+            ),
+        ],
+        false,
+    );
+    let e = forms::interpret(&forms::read("two.xlsx", &book).unwrap()).unwrap_err();
+    assert!(e.vietnamese().contains("nhiều trang tính"), "{e}");
+}
+
+#[test]
+fn regression_the_unit_is_not_taken_from_an_instructions_sheet() {
+    let book = xlsx(
+        &[
+            sheet(
+                "Hướng dẫn",
+                vec![(false, vec![s("Điền danh sách ở trang tính \"Danh sách\"")])],
+            ),
+            sheet(
+                "Danh sách",
+                vec![
+                    header_row(),
+                    (
+                        false,
+                        vec![
+                            X::N(1.0),
+                            s("Lê Văn Một"),
+                            s("01/01/1990"),
+                            s("Nam"),
+                            s("027090000001"),
+                            s("CV"),
+                            s("Phòng Tài nguyên và Môi trường"),
+                            s("Cấp mới"),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+        false,
+    );
+    let form = read("units.xlsx", &book);
+    assert_eq!(
+        form.requesting_unit().as_deref(),
+        Some("Phòng Tài nguyên và Môi trường")
+    );
 }

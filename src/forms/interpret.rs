@@ -212,8 +212,8 @@ pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
     );
 
     // In Word, a list broken by a page break goes on in the next tables:
-    // with the header repeated, or without it but with the same columns and
-    // numbered rows. Sheets of a workbook stand alone.
+    // with the header repeated, or without it but with numbered rows (after
+    // a section row or a numbering row, perhaps with an extra column).
     if doc.continues {
         for table in &doc.tables[first_table + 1..] {
             let repeated =
@@ -229,12 +229,10 @@ pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
             let (start, map) = match repeated {
                 Some((start, map)) => (start, map),
                 None => {
-                    let first_filled = table
-                        .iter()
-                        .find(|r| r.iter().any(|c| !c.text.trim().is_empty()));
-                    let numbered = first_filled
-                        .map(|r| r.len() == width && looks_like_stt(&clean(&r[0].text)))
-                        .unwrap_or(false);
+                    let numbered = table.iter().take(5).any(|r| {
+                        r.len() + 1 >= width
+                            && r.first().is_some_and(|c| looks_like_stt(&clean(&c.text)))
+                    });
                     if !numbered {
                         continue;
                     }
@@ -249,6 +247,21 @@ pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
                 &mut rows,
                 &mut warnings,
             );
+        }
+    } else {
+        // Workbook sheets stand alone; a second sheet with the same header
+        // is either an old list or the rest of this one, and only a person
+        // can tell: the file is refused rather than half read.
+        let others = doc.tables[first_table + 1..]
+            .iter()
+            .filter(|t| {
+                t.iter()
+                    .take(HEADER_SEARCH_ROWS)
+                    .any(|r| header_of(r).is_some())
+            })
+            .count();
+        if others > 0 {
+            return Err(FormError::SeveralLists);
         }
     }
 
@@ -352,12 +365,14 @@ fn fix_numbers(
     }
 }
 
-/// Letter-head facts: from the tables before the request table, the free
-/// text, and the rows above the header.
+/// Letter-head facts: from the tables before the request table (Word only:
+/// in a workbook those are other sheets), the free text, and the rows above
+/// the header.
 fn letter_head(doc: &RawDocument, request_table: usize, header_row: usize) -> Meta {
     let mut lines: Vec<String> = Vec::new();
     let mut issuing_unit = None;
-    for table in doc.tables.iter().take(request_table) {
+    let before = if doc.continues { request_table } else { 0 };
+    for table in doc.tables.iter().take(before) {
         if issuing_unit.is_none() {
             issuing_unit = first_cell_unit(table);
         }
@@ -592,6 +607,55 @@ mod tests {
     }
 
     #[test]
+    fn regression_continuation_after_a_section_row_a_numbering_row_or_a_wider_grid() {
+        let row = |stt: &str, name: &str, id: &str| -> Vec<&'static str> {
+            vec![
+                Box::leak(stt.to_string().into_boxed_str()),
+                Box::leak(name.to_string().into_boxed_str()),
+                "01/01/1990",
+                "Nam",
+                Box::leak(id.to_string().into_boxed_str()),
+                "CV",
+                "P",
+                "Cấp mới",
+            ]
+        };
+        let first = vec![HEADER.to_vec(), row("1", "Lê Văn Một", "027090000001")];
+        let mut wider = row("4", "Lê Văn Bốn", "027090000004");
+        wider.push("ghi chú");
+        let tables = vec![
+            first,
+            vec![
+                vec!["II. Khối phường, xã", "", "", "", "", "", "", ""],
+                row("2", "Lê Văn Hai", "027090000002"),
+            ],
+            vec![
+                vec!["(1)", "(2)", "(3)", "(4)", "(5)", "(6)", "(7)", "(8)"],
+                row("3", "Lê Văn Ba", "027090000003"),
+            ],
+            vec![wider],
+        ];
+        let doc = RawDocument {
+            tables: tables
+                .iter()
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| r.iter().map(|c| Cell::text(*c)).collect())
+                        .collect()
+                })
+                .collect(),
+            continues: true,
+            ..RawDocument::default()
+        };
+        let form = interpret(&doc).unwrap();
+        let names: Vec<&str> = form.rows.iter().map(|r| r.get(Column::Name)).collect();
+        assert_eq!(
+            names,
+            vec!["Lê Văn Một", "Lê Văn Hai", "Lê Văn Ba", "Lê Văn Bốn"]
+        );
+    }
+
+    #[test]
     fn regression_other_sheets_of_a_workbook_are_not_merged_in() {
         let doc = RawDocument {
             tables: vec![
@@ -627,7 +691,7 @@ mod tests {
             warnings: vec![],
             date1904: false,
         };
-        assert_eq!(interpret(&doc).unwrap().rows.len(), 1);
+        assert!(matches!(interpret(&doc), Err(FormError::SeveralLists)));
     }
 
     #[test]

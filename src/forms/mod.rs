@@ -34,6 +34,8 @@ pub enum FormError {
     Dtd,
     #[error("no request table found (no row with the form's column headers)")]
     NoRequestTable,
+    #[error("several sheets of the workbook hold a request list")]
+    SeveralLists,
     #[error("I/O error while reading the file: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -47,6 +49,7 @@ impl FormError {
                     .into()
             }
             FormError::NoRequestTable => "Không tìm thấy bảng danh sách đề nghị theo mẫu (cần có hàng tiêu đề như STT, Họ và tên, Số CMT/CCCD, Nội dung đề nghị hoặc Thông tin cần thay đổi, Thông tin mới).".into(),
+                        FormError::SeveralLists => "Tệp Excel có nhiều trang tính cùng chứa danh sách đề nghị; đề nghị gộp toàn bộ danh sách vào một trang tính (hoặc xóa trang tính cũ) rồi gửi lại.".into(),
             FormError::TooLarge | FormError::Dtd => {
                 "Tệp có cấu trúc bất thường nên không được xử lý; đề nghị gửi lại tệp theo mẫu."
                     .into()

@@ -38,6 +38,13 @@ pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
         ..RawDocument::default()
     };
     for name in wb.sheet_names() {
+        // A hidden sheet is not on the approved printout: not read.
+        if layout.hidden_sheets.contains(&name) {
+            doc.warnings.push(format!(
+                "bỏ qua trang tính ẩn \"{name}\" (không có trên bản được phê duyệt)"
+            ));
+            continue;
+        }
         let range = wb
             .worksheet_range(&name)
             .map_err(|e| FormError::Xlsx(e.to_string()))?;
@@ -70,8 +77,12 @@ pub fn read(bytes: &[u8]) -> Result<RawDocument, FormError> {
 /// are hidden, by sheet name (1-based Excel row numbers).
 #[derive(Default)]
 struct Layout {
+    /// The workbook counts dates from 1904.
     date1904: bool,
+    /// Hidden rows by sheet name.
     hidden: HashMap<String, HashSet<u32>>,
+    /// Sheets hidden (or very hidden) in the workbook.
+    hidden_sheets: HashSet<String>,
 }
 
 fn layout(archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<Layout, FormError> {
@@ -91,6 +102,12 @@ fn layout(archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<Layout, FormEr
         "sheet" => {
             if let (Some(n), Some(id)) = (attrs.get("name"), attrs.get("r:id")) {
                 sheets.push((n.clone(), id.clone()));
+                if matches!(
+                    attrs.get("state").map(String::as_str),
+                    Some("hidden" | "veryHidden")
+                ) {
+                    out.hidden_sheets.insert(n.clone());
+                }
             }
         }
         _ => {}

@@ -102,6 +102,8 @@ pub fn s(t: &str) -> X {
 pub struct Sheet {
     pub name: String,
     pub rows: Vec<(bool, Vec<X>)>,
+    /// Hidden in the workbook (state="hidden").
+    pub hidden: bool,
 }
 
 /// An `.xlsx` of these sheets; `date1904` sets the 1904 date system.
@@ -112,8 +114,9 @@ pub fn xlsx(sheets: &[Sheet], date1904: bool) -> Vec<u8> {
     let mut overrides = String::new();
     for (i, sh) in sheets.iter().enumerate() {
         let n = i + 1;
+        let state = if sh.hidden { r#" state="hidden""# } else { "" };
         sheet_list.push_str(&format!(
-            r#"<sheet name="{}" sheetId="{n}" r:id="rId{n}"/>"#,
+            r#"<sheet name="{}" sheetId="{n}"{state} r:id="rId{n}"/>"#,
             esc(&sh.name)
         ));
         rels.push_str(&format!(r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#));

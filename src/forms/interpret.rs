@@ -623,7 +623,7 @@ mod tests {
         let first = vec![HEADER.to_vec(), row("1", "Lê Văn Một", "027090000001")];
         let mut wider = row("4", "Lê Văn Bốn", "027090000004");
         wider.push("ghi chú");
-        let tables = vec![
+        let tables = [
             first,
             vec![
                 vec!["II. Khối phường, xã", "", "", "", "", "", "", ""],

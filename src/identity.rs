@@ -43,29 +43,47 @@ pub fn mask(digits: &str) -> String {
         .collect()
 }
 
-/// Masks every run of 8 or more digits in a text (an ID number quoted back
-/// in a message, for example a name cell that holds an ID because columns
-/// were swapped). Dates and STT numbers are shorter and stay readable.
+/// Masks every ID-like number in a text: 8 or more digits, also when
+/// written in groups separated by single spaces, dots or dashes
+/// ("027 085 001 234"). Dates (12/03/1985) and row numbers are shorter and
+/// stay readable.
 pub fn redact(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= 8 {
-            out.push_str(&mask(run));
-        } else {
-            out.push_str(run);
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
         }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
+        // The longest span of digit groups joined by one separator.
+        let start = i;
+        let mut end;
+        let mut digits = String::new();
+        let mut j = i;
+        loop {
+            while j < chars.len() && chars[j].is_ascii_digit() {
+                digits.push(chars[j]);
+                j += 1;
+            }
+            end = j;
+            if j + 1 < chars.len()
+                && matches!(chars[j], ' ' | '.' | '-')
+                && chars[j + 1].is_ascii_digit()
+            {
+                j += 1;
+            } else {
+                break;
+            }
         }
+        if digits.len() >= 8 {
+            out.push_str(&mask(&digits));
+        } else {
+            out.extend(&chars[start..end]);
+        }
+        i = end;
     }
-    flush(&mut run, &mut out);
     out
 }
 
@@ -301,6 +319,13 @@ mod tests {
             "ngày 12/03/1985, dòng 12"
         );
         assert_eq!(redact("1085000401"), "108****401");
+        assert_eq!(redact("tên \"027 085 001 234\""), "tên \"027******234\"");
+        assert_eq!(
+            redact("027.085.001.234 và 027-085-001-234"),
+            "027******234 và 027******234"
+        );
+        assert_eq!(redact("1 2 3 4 5 6 7 8"), "123**678");
+        assert_eq!(redact("dòng 12, 13 và 14"), "dòng 12, 13 và 14");
     }
 
     #[test]

@@ -127,8 +127,12 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(h),
             Err(e) => return Err(e),
         };
-        // A claim with no deferral or end after it: the process died.
+        // A claim with no deferral or end after it: the process died. It
+        // counts against the file only if it died before planning (while
+        // reading the file): a death while applying is a power cut or an
+        // operator, not the file's doing.
         let mut open_claim = false;
+        let mut planned = false;
         for line in BufReader::new(file).lines() {
             // A torn last line after a crash is skipped.
             let Ok(record) = serde_json::from_str::<Record>(&line?) else {
@@ -136,14 +140,18 @@ impl Journal {
             };
             match record.event {
                 Event::FileClaimed { sha256: s, .. } if s == sha256 => {
-                    if open_claim {
+                    if open_claim && !planned {
                         h.crashed_attempts += 1;
                     }
                     open_claim = true;
+                    planned = false;
                 }
+                Event::Planned { sha256: s, .. } if s == sha256 => planned = true,
                 Event::FileDeferred { sha256: s, .. } if s == sha256 => open_claim = false,
                 Event::FileFinished { sha256: s, status } if s == sha256 => {
                     open_claim = false;
+                    // Filed away: a new drop of the same content starts afresh.
+                    h.crashed_attempts = 0;
                     if status == "applied" {
                         h.applied_before = true;
                     }
@@ -155,7 +163,7 @@ impl Journal {
                 _ => {}
             }
         }
-        if open_claim {
+        if open_claim && !planned {
             h.crashed_attempts += 1;
         }
         Ok(h)
@@ -243,6 +251,33 @@ mod tests {
         assert_eq!(
             Journal::history(dir.path(), "a").unwrap().crashed_attempts,
             2
+        );
+        // Deaths while applying (after planning) do not count.
+        j.record(claimed("b")).unwrap();
+        j.record(Event::Planned {
+            sha256: "b".into(),
+            ops: vec![],
+        })
+        .unwrap();
+        j.record(claimed("b")).unwrap();
+        j.record(Event::Planned {
+            sha256: "b".into(),
+            ops: vec![],
+        })
+        .unwrap();
+        assert_eq!(
+            Journal::history(dir.path(), "b").unwrap().crashed_attempts,
+            0
+        );
+        // A file filed away starts afresh when dropped again.
+        j.record(Event::FileFinished {
+            sha256: "a".into(),
+            status: "failed".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            Journal::history(dir.path(), "a").unwrap().crashed_attempts,
+            0
         );
     }
 }

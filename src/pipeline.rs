@@ -627,6 +627,7 @@ impl Pipeline {
         // Rows (indices into outcome.rows) whose operation took effect, or
         // will at commit.
         let mut applied_rows: Vec<usize> = Vec::new();
+        let mut watchdog_pinged = std::time::Instant::now();
         // The row and LDAP result code of the refused operation.
         let mut refused: Option<(String, String)> = None;
         for (request, planned) in requests.iter().zip(&plan.rows) {
@@ -671,6 +672,13 @@ impl Pipeline {
                 }),
                 false,
             );
+            // A long file must not look like a hang to systemd's watchdog.
+            if let Some(every) = crate::systemd::watchdog_interval() {
+                if watchdog_pinged.elapsed() >= every {
+                    crate::systemd::notify("WATCHDOG=1");
+                    watchdog_pinged = std::time::Instant::now();
+                }
+            }
             match dir.apply(op, hash.as_deref()).await {
                 Ok(applied) => {
                     tracing::info!(op = %described, already = (applied == Applied::AlreadyDone), in_txn, "applied");

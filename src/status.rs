@@ -65,6 +65,21 @@ pub fn status(config: &Config) -> String {
             let _ = writeln!(out, "  {since}  {name}");
         }
     }
+    let failed = crate::confirm::outbox_mails(&spool.outbox.join("failed"));
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "outbox/failed (refused for good by the relay; see the log): {}",
+            failed.len()
+        );
+        for m in failed {
+            let _ = writeln!(
+                out,
+                "  {}",
+                m.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
+    }
     let mails = crate::confirm::outbox_mails(&spool.outbox);
     let _ = writeln!(
         out,

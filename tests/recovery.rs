@@ -561,3 +561,53 @@ fn regression_a_batch_of_locks_in_one_transaction_keeps_slapd_alive() {
         .count();
     assert_eq!(locked, n, "all locked after lock, unlock, lock");
 }
+
+#[test]
+fn regression_a_mail_refused_for_good_does_not_block_the_outbox() {
+    let port = free_port();
+    let env = Env::with(|t| {
+        *t = t
+            .lines()
+            .map(|l| {
+                if l.starts_with("smtp_url") {
+                    format!("smtp_url = \"smtp://127.0.0.1:{port}\"")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    // Relay down: both confirmations wait, the office's first.
+    assert_eq!(
+        env.process(&[sample(SAMPLES[3]), sample(SAMPLES[0])])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        env.files_in("outbox")
+            .iter()
+            .filter(|f| f.ends_with(".eml"))
+            .count(),
+        2
+    );
+    // Back, but refusing the office's mailbox for good.
+    let relay = SmtpSink::start_refusing(port, Some(OFFICE));
+    let daemon = env.daemon();
+    assert!(
+        wait_for(30, || relay.mails().len() == 1),
+        "the unit's mail goes out"
+    );
+    assert!(wait_for(10, || env
+        .files_in("outbox")
+        .iter()
+        .all(|f| !f.ends_with(".eml"))));
+    assert_eq!(daemon.stop().0, Some(0));
+    assert_eq!(relay.mails()[0].to, vec![TNMT]);
+    let status = String::from_utf8_lossy(&env.mailprov(&["status"]).stdout).into_owned();
+    assert!(
+        status.contains("outbox/failed (refused for good by the relay; see the log): 1"),
+        "{status}"
+    );
+}

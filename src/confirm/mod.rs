@@ -346,14 +346,15 @@ impl Mailer {
         }
     }
 
-    /// Tries to send every mail waiting in the outbox, oldest first; stops
-    /// at the first failure (the relay is still down). Returns how many
-    /// were sent and how many still wait.
+    /// Tries to send every mail waiting in the outbox, oldest first; a mail
+    /// the relay refuses for good (5xx) goes to `outbox/failed/`; stops at
+    /// the first other failure (the relay is still down). Returns how many
+    /// left the outbox and how many still wait.
     pub async fn flush_outbox(&self) -> (usize, usize) {
         let Some(t) = &self.smtp else { return (0, 0) };
         let waiting = outbox_mails(&self.outbox);
         let total = waiting.len();
-        let mut sent = 0;
+        let mut handled = 0;
         for path in waiting {
             let Some((envelope, bytes)) = read_outbox_mail(&path) else {
                 continue;
@@ -363,7 +364,19 @@ impl Mailer {
                     let _ = std::fs::remove_file(&path);
                     let _ = std::fs::remove_file(envelope_path(&path));
                     tracing::info!(mail = %path.display(), "queued confirmation sent");
-                    sent += 1;
+                    handled += 1;
+                }
+                Err(e) if e.is_permanent() => {
+                    // The relay answered 5xx: retrying cannot help, and this
+                    // mail must not hold up the others.
+                    let failed = self.outbox.join("failed");
+                    let moved = std::fs::create_dir_all(&failed).and_then(|_| {
+                        let name = path.file_name().unwrap_or_default();
+                        std::fs::rename(&path, failed.join(name))?;
+                        std::fs::rename(envelope_path(&path), envelope_path(&failed.join(name)))
+                    });
+                    tracing::error!(mail = %path.display(), error = %crate::error_chain(&e), moved = moved.is_ok(), "the relay refused a confirmation for good; moved to outbox/failed/");
+                    handled += 1;
                 }
                 Err(e) => {
                     tracing::warn!(error = %crate::error_chain(&e), "SMTP relay still unreachable; mails stay in the outbox");
@@ -371,7 +384,7 @@ impl Mailer {
                 }
             }
         }
-        (sent, total - sent)
+        (handled, total - handled)
     }
 }
 

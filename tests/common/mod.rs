@@ -241,6 +241,12 @@ impl SmtpSink {
 
     /// On a given port (0: any free one).
     pub fn start_on(port: u16) -> SmtpSink {
+        SmtpSink::start_refusing(port, None)
+    }
+
+    /// One that answers 550 to RCPT TO this address.
+    pub fn start_refusing(port: u16, refuse: Option<&str>) -> SmtpSink {
+        let refuse = refuse.map(str::to_string);
         let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -248,8 +254,9 @@ impl SmtpSink {
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let r = r.clone();
+                let refuse = refuse.clone();
                 thread::spawn(move || {
-                    let _ = session(stream, r);
+                    let _ = session(stream, r, refuse);
                 });
             }
         });
@@ -261,7 +268,11 @@ impl SmtpSink {
     }
 }
 
-fn session(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+fn session(
+    stream: TcpStream,
+    received: Arc<Mutex<Vec<Received>>>,
+    refuse: Option<String>,
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut w = stream.try_clone()?;
     let mut r = BufReader::new(stream);
@@ -293,7 +304,12 @@ fn session(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>) -> std::io::R
                 .to_string();
             w.write_all(b"250 ok\r\n")?;
         } else if upper.starts_with("RCPT TO:") {
-            to.push(cmd[8..].trim().trim_matches(['<', '>']).to_string());
+            let rcpt = cmd[8..].trim().trim_matches(['<', '>']).to_string();
+            if refuse.as_deref() == Some(rcpt.as_str()) {
+                w.write_all(b"550 no such mailbox\r\n")?;
+                continue;
+            }
+            to.push(rcpt);
             w.write_all(b"250 ok\r\n")?;
         } else if upper == "DATA" {
             w.write_all(b"354 go ahead\r\n")?;

@@ -48,6 +48,9 @@ pub enum Event {
     /// Work on the file stopped for now (directory unreachable…); it stays
     /// in processing/ and is tried again.
     FileDeferred { sha256: String, reason: String },
+    /// The confirmation went out (or was queued) with this status; only
+    /// the filing is left.
+    Confirmed { sha256: String, status: String },
     /// An officer approved a held file (`mailprov approve`).
     FileApproved { sha256: String },
     /// The file was filed away with this status.
@@ -152,11 +155,13 @@ impl Journal {
                     open_claim = false;
                     // Filed away: a new drop of the same content starts afresh.
                     h.crashed_attempts = 0;
+                    h.confirmed = None;
                     if status == "applied" {
                         h.applied_before = true;
                     }
                 }
                 Event::FileApproved { sha256: s } if s == sha256 => h.approved = true,
+                Event::Confirmed { sha256: s, status } if s == sha256 => h.confirmed = Some(status),
                 Event::OpStarted { sha256: s, op } if s == sha256 => {
                     h.started_ops.insert(op);
                 }
@@ -177,6 +182,9 @@ pub struct History {
     pub applied_before: bool,
     /// An officer approved this content past the mass-change guard.
     pub approved: bool,
+    /// The last attempt confirmed the file (this status) but did not file
+    /// it away.
+    pub confirmed: Option<String>,
     /// Operations earlier attempts started ([`crate::plan::Operation::describe`]).
     pub started_ops: HashSet<String>,
     /// Attempts that ended with no record at all: the process died (power

@@ -90,6 +90,12 @@ fn read_capped(path: &Path, max: u64) -> std::io::Result<(Option<Vec<u8>>, Strin
     Ok(((size <= max).then_some(kept), sha, size))
 }
 
+/// Where a file's report waits while its confirmation goes out.
+fn pending_report(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.report.txt"))
+}
+
 /// A reason to stop working on a file for now and try again later.
 struct Defer(String);
 
@@ -391,6 +397,15 @@ impl Pipeline {
             owner,
         });
 
+        // Confirmed before a crash: only the filing is left to do; doing the
+        // file again would mail new passwords and void the ones sent.
+        if let Some(status) = history.confirmed.as_deref().and_then(Status::from_word) {
+            tracing::info!(file = %name, "confirmed before an interruption; filing it");
+            let report = std::fs::read_to_string(pending_report(path)).unwrap_or_else(|_| {
+                format!("Tệp: {name}\nSHA-256: {sha}\nKết quả: {} (đã gửi thư xác nhận trước khi chương trình bị dừng)\n", status.vietnamese())
+            });
+            return self.file(path, &name, &sha, status, &report);
+        }
         let mut outcome = FileOutcome::new(&name, &sha);
         let mut candidates = Vec::new();
         if owner_refused {
@@ -450,6 +465,18 @@ impl Pipeline {
             }
         }
 
+        // The report is written before the mail goes, beside the file (a
+        // dot name: never taken for a request), so that a crash after the
+        // mail files it with this report instead of doing the file again.
+        let report = outcome.report_text(&now());
+        let pending = pending_report(path);
+        if let Err(e) = crate::intake::write_private(&pending, report.as_bytes()) {
+            tracing::error!(file = %name, error = %e, "cannot write the report; the file stays in processing/");
+            return FileResult::Deferred {
+                reason: format!("cannot write the report: {e}"),
+            };
+        }
+
         // Confirm.
         match confirm::recipient(&self.config, &candidates) {
             Ok(mut to) => {
@@ -505,10 +532,17 @@ impl Pipeline {
             }
         }
 
-        // File away with the report.
-        let report = outcome.report_text(&now());
-        let status = outcome.status;
-        let filed = match self.spool.file_away(path, status, &report) {
+        self.journal(Event::Confirmed {
+            sha256: sha.clone(),
+            status: outcome.status.word().into(),
+        });
+        self.file(path, &name, &sha, outcome.status, &report)
+    }
+
+    /// Files a processed request with its report in done/, rejected/ or
+    /// held/, and journals it.
+    fn file(&self, path: &Path, name: &str, sha: &str, status: Status, report: &str) -> FileResult {
+        let filed = match self.spool.file_away(path, status, report) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(file = %name, error = %e, "cannot file the request away; it stays in processing/");
@@ -517,12 +551,12 @@ impl Pipeline {
                 };
             }
         };
-        let status_word = status.word();
+        let _ = std::fs::remove_file(pending_report(path));
         self.journal(Event::FileFinished {
-            sha256: sha,
-            status: status_word.into(),
+            sha256: sha.to_string(),
+            status: status.word().into(),
         });
-        tracing::info!(file = %name, status = status_word, filed = %filed.display(), "done");
+        tracing::info!(file = %name, status = status.word(), filed = %filed.display(), "done");
         FileResult::Filed {
             status,
             path: filed,

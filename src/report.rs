@@ -26,6 +26,18 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status a journal word names.
+    pub fn from_word(word: &str) -> Option<Status> {
+        [
+            Status::Applied,
+            Status::Rejected,
+            Status::Failed,
+            Status::Held,
+        ]
+        .into_iter()
+        .find(|s| s.word() == word)
+    }
+
     /// The word the journal and the command line use.
     pub fn word(self) -> &'static str {
         match self {

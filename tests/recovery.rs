@@ -611,3 +611,49 @@ fn regression_a_mail_refused_for_good_does_not_block_the_outbox() {
         "{status}"
     );
 }
+
+#[test]
+fn regression_a_file_confirmed_before_a_crash_is_only_filed_not_done_again() {
+    // The mail with the passwords went out, then mailprov died before
+    // filing: a restart must not apply the file again (new passwords would
+    // void the mailed ones) nor mail again.
+    let env = Env::new();
+    let bytes = std::fs::read(sample(SAMPLES[0])).unwrap();
+    let sha = sha_of(&bytes);
+    std::fs::create_dir_all(env.path("state/processing")).unwrap();
+    let name = "20261203T000000Z-1-01-tnmt-cap-moi.docx";
+    std::fs::write(env.path("state/processing").join(name), &bytes).unwrap();
+    std::fs::write(
+        env.path("state/processing")
+            .join(format!(".{name}.report.txt")),
+        "báo cáo đã viết",
+    )
+    .unwrap();
+    let journal = [
+        format!(
+            r#"{{"ts":"2026-12-03T00:00:00Z","event":"file_claimed","sha256":"{sha}","name":"01-tnmt-cap-moi.docx","owner":0}}"#
+        ),
+        format!(
+            r#"{{"ts":"2026-12-03T00:00:00Z","event":"planned","sha256":"{sha}","ops":["create annv"]}}"#
+        ),
+        format!(
+            r#"{{"ts":"2026-12-03T00:00:01Z","event":"confirmed","sha256":"{sha}","status":"applied"}}"#
+        ),
+    ];
+    std::fs::write(env.path("state/journal.jsonl"), journal.join("\n") + "\n").unwrap();
+    let daemon = env.daemon();
+    assert!(wait_for(20, || env.files_in("done").len() == 2), "filed");
+    assert_eq!(daemon.stop().0, Some(0));
+    assert!(env.smtp.mails().is_empty(), "no second mail");
+    assert!(env.slapd.uids(PEOPLE).is_empty(), "nothing applied again");
+    let report = env
+        .files_in("done")
+        .into_iter()
+        .find(|f| f.ends_with(".report.txt"))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(env.path("state/done").join(report)).unwrap(),
+        "báo cáo đã viết"
+    );
+    assert!(env.files_in("processing").is_empty());
+}

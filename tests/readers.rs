@@ -680,3 +680,112 @@ fn regression_the_unit_is_not_taken_from_an_instructions_sheet() {
         Some("Phòng Tài nguyên và Môi trường")
     );
 }
+
+#[test]
+fn regression_vni_marks_in_the_next_run_still_find_their_vowel() {
+    // "Nguyeãn" split as "Nguye" + "ãn", "Traàn" as "Tra" + "àn".
+    let cell = |parts: &[&str]| -> String {
+        format!(
+            "<w:tc><w:p>{}</w:p></w:tc>",
+            parts
+                .iter()
+                .map(|p| run(p, Some("VNI-Times")))
+                .collect::<String>()
+        )
+    };
+    let header: Vec<String> = [
+        "STT",
+        "Hoï vaø teân",
+        "Ngaøy sinh",
+        "Giôùi tính",
+        "Soá CMT/CCCD",
+        "Chöùc vuï",
+        "Ñôn vò coâng taùc",
+        "Noäi dung ñeà nghò",
+    ]
+    .iter()
+    .map(|h| tc(h, Some("VNI-Times")))
+    .collect();
+    let row = vec![
+        tc("1", None),
+        cell(&["Nguye", "ãn Va", "ên Huø", "ng"]),
+        tc("12/03/1985", None),
+        tc("Nam", None),
+        tc("027085001234", None),
+        cell(&["Chuye", "ân vie", "ân"]),
+        cell(&["Phoøng No", "äi vuï"]),
+        cell(&["Ca", "áp mô", "ùi"]),
+    ];
+    let form = read("vni-split.docx", &docx(&table(&[header, row]), None));
+    assert_eq!(names(&form), vec!["Nguyễn Văn Hùng"]);
+    assert_eq!(form.rows[0].get(Column::Unit), "Phòng Nội vụ");
+    assert_eq!(requests(&form).len(), 1);
+}
+
+#[test]
+fn regression_tcvn3_without_a_font_keeps_its_soft_hyphen_u() {
+    // U+00AD is TCVN3's "ư"; it must not be dropped as a soft hyphen first.
+    let t = text_table(
+        &[
+            HEADER,
+            &[
+                "1",
+                "L\u{AD}¬ng ThÞ Th\u{AD}êng",
+                "12/03/1985",
+                "N÷",
+                "027185001234",
+                "Chuyªn viªn",
+                "Phßng Néi vô",
+                "CÊp míi",
+            ],
+        ],
+        None,
+    );
+    let form = read("tcvn3-nofont.docx", &docx(&t, None));
+    assert_eq!(names(&form), vec!["Lương Thị Thường"]);
+    assert_eq!(requests(&form).len(), 1, "CÊp míi is Cấp mới");
+}
+
+#[test]
+fn regression_an_excel_workbook_in_tcvn3() {
+    let book = xlsx(
+        &[sheet(
+            "DS",
+            vec![
+                (
+                    false,
+                    [
+                        "STT",
+                        "Hä vµ tªn",
+                        "Ngµy sinh",
+                        "Giíi tÝnh",
+                        "Sè CMT/CCCD",
+                        "Chøc vô",
+                        "§¬n vÞ c«ng t¸c",
+                        "Néi dung ®Ò nghÞ",
+                    ]
+                    .iter()
+                    .map(|h| s(h))
+                    .collect(),
+                ),
+                (
+                    false,
+                    vec![
+                        X::N(1.0),
+                        s("TrÇn ThÞ BÝch Ngäc"),
+                        s("05/11/1990"),
+                        s("N÷"),
+                        s("027190004567"),
+                        s("Chuyªn viªn"),
+                        s("Phßng Néi vô"),
+                        s("CÊp míi"),
+                    ],
+                ),
+            ],
+        )],
+        false,
+    );
+    let form = read("tcvn3.xlsx", &book);
+    assert_eq!(names(&form), vec!["Trần Thị Bích Ngọc"]);
+    assert_eq!(requests(&form).len(), 1);
+}

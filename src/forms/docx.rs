@@ -153,8 +153,26 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
         ..RawDocument::default()
     };
     let mut tables: Vec<TableBuilder> = Vec::new();
-    // Text of the paragraph being read.
-    let mut para = String::new();
+    // Text of the paragraph being read, as written, in segments of one
+    // encoding: a legacy segment is converted whole when the paragraph
+    // ends, so a VNI mark in the next run still finds its vowel.
+    let mut para: Vec<(Option<Legacy>, String)> = Vec::new();
+    let push =
+        |para: &mut Vec<(Option<Legacy>, String)>, enc: Option<Legacy>, text: &str| match para
+            .last_mut()
+        {
+            Some((e, s)) if *e == enc => s.push_str(text),
+            _ => para.push((enc, text.to_string())),
+        };
+    let finish = |para: &mut Vec<(Option<Legacy>, String)>| -> String {
+        std::mem::take(para)
+            .into_iter()
+            .map(|(enc, s)| match enc {
+                Some(enc) => convert(&s, enc),
+                None => s,
+            })
+            .collect()
+    };
     // Inside `w:t` (text we keep).
     let mut in_text = false;
     // Depth of `w:del` (tracked deletions: not read).
@@ -220,9 +238,9 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
                 "pStyle" if in_ppr => para_style = attr(&e, "w:val"),
                 "rStyle" if in_run => run_style = attr(&e, "w:val"),
                 "rFonts" if in_run => run_font = rfonts(&e),
-                "br" | "cr" if in_del == 0 => para.push('\n'),
-                "tab" if in_del == 0 => para.push(' '),
-                "noBreakHyphen" if in_del == 0 => para.push('-'),
+                "br" | "cr" if in_del == 0 => push(&mut para, None, "\n"),
+                "tab" if in_del == 0 => push(&mut para, None, " "),
+                "noBreakHyphen" if in_del == 0 => push(&mut para, None, "-"),
                 "gridSpan" => {
                     if let Some(t) = tables.last_mut() {
                         t.span = attr(&e, "w:val")
@@ -240,15 +258,13 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
             },
             Event::Text(e) if in_text => {
                 let text = e.xml10_content();
-                match encoding(&run_font, &run_style, &para_style) {
-                    Some(enc) => {
-                        para.push_str(&convert(&text, enc));
-                        if !used.contains(&enc) {
-                            used.push(enc);
-                        }
+                let enc = encoding(&run_font, &run_style, &para_style);
+                if let Some(enc) = enc {
+                    if !used.contains(&enc) {
+                        used.push(enc);
                     }
-                    None => para.push_str(&text),
                 }
+                push(&mut para, enc, &text);
             }
             Event::GeneralRef(r) if in_text => {
                 let c = match r.resolve_char_ref() {
@@ -263,10 +279,11 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
                     },
                 };
                 if let Some(c) = c {
-                    match encoding(&run_font, &run_style, &para_style) {
-                        Some(enc) => para.push_str(&convert(&c.to_string(), enc)),
-                        None => para.push(c),
-                    }
+                    push(
+                        &mut para,
+                        encoding(&run_font, &run_style, &para_style),
+                        &c.to_string(),
+                    );
                 }
             }
             Event::End(e) => match e.local_name().as_ref() {
@@ -275,7 +292,7 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
                 "r" => in_run = false,
                 "del" => in_del = in_del.saturating_sub(1),
                 "p" => {
-                    let text = std::mem::take(&mut para);
+                    let text = finish(&mut para);
                     match tables.last_mut() {
                         Some(t) => {
                             if !t.cell.is_empty() {
@@ -284,8 +301,9 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
                             t.cell.push_str(&text);
                         }
                         None => {
-                            let text = crate::text::clean(&text);
-                            if !text.is_empty() {
+                            // Kept as written (a soft hyphen is TCVN3's ư):
+                            // cleaned after the legacy check.
+                            if !crate::text::clean(&text).is_empty() {
                                 doc.text.push(text);
                             }
                         }
@@ -301,7 +319,7 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
                                 .map(|c| c.text.clone())
                                 .unwrap_or_default()
                         } else {
-                            crate::text::clean(&t.cell)
+                            t.cell.clone()
                         };
                         cells += t.span;
                         cell_text += text.len();

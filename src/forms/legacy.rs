@@ -326,6 +326,13 @@ pub fn score(text: &str) -> i64 {
     s
 }
 
+/// Whether a piece of text can be legacy text once its file is known to
+/// be: it has Latin-1 characters and no letter only Unicode Vietnamese has.
+pub fn may_be_legacy(text: &str) -> bool {
+    text.chars().any(|c| (0xA0..=0xFF).contains(&(c as u32)))
+        && !text.chars().any(is_vietnamese_unicode)
+}
+
 /// Guesses the encoding of legacy-looking text: converts it both ways and
 /// keeps the reading that looks most like Vietnamese.
 pub fn guess(text: &str) -> Option<Legacy> {

@@ -132,13 +132,15 @@ fn fix_legacy_text(doc: &mut RawDocument) {
     let Some(enc) = legacy::guess(&suspicious) else {
         return;
     };
+    // The file is legacy text: so is every cell written in Latin-1
+    // letters only ("CÊp míi"), not just those with marker characters.
     for cell in doc.tables.iter_mut().flatten().flatten() {
-        if legacy::looks_legacy(&cell.text) {
+        if legacy::may_be_legacy(&cell.text) {
             cell.text = legacy::convert(&cell.text, enc);
         }
     }
     for t in doc.text.iter_mut() {
-        if legacy::looks_legacy(t) {
+        if legacy::may_be_legacy(t) {
             *t = legacy::convert(t, enc);
         }
     }

@@ -147,8 +147,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let pipeline = Pipeline::new(c, s).context("cannot start")?;
                 let mut approved = Vec::new();
                 for f in &files {
-                    let name = f.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-                    let held = pipeline.spool().held.join(&name);
+                                        // The name in held/, or the name the file had in the inbox.
+                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let mut held = pipeline.spool().held.join(&name);
+                    if !held.is_file() {
+                        let matching: Vec<PathBuf> = std::fs::read_dir(&pipeline.spool().held)
+                            .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter(|p: &PathBuf| !p.to_string_lossy().ends_with(".report.txt"))
+                            .filter(|p| crate::intake::Spool::original_name(p) == name)
+                            .collect();
+                        anyhow::ensure!(matching.len() <= 1, "several held files were named {name}; give the name shown by `mailprov status`");
+                        if let Some(p) = matching.into_iter().next() {
+                            held = p;
+                        }
+                    }
                     anyhow::ensure!(
                         held.is_file(),
                         "{} is not in {}",

@@ -104,21 +104,21 @@ pub fn compose(
         to.unit.clone().unwrap_or_else(|| "Quý đơn vị".into())
     );
     let intro = match outcome.status {
-        Status::Applied => format!(
-            "{signer} đã xử lý {doc} (tệp {}) đề nghị về tài khoản thư điện tử công vụ. Kết quả từng dòng như sau:",
-            outcome.file_name
+                Status::Applied => format!(
+            "{signer} đã xử lý {doc}{} đề nghị về tài khoản thư điện tử công vụ. Kết quả từng dòng như sau:",
+            file_note(outcome)
         ),
-        Status::Rejected => format!(
-            "{doc} (tệp {}) chưa được xử lý. Không có thay đổi nào được thực hiện đối với các tài khoản trong danh sách.",
-            outcome.file_name
+                Status::Rejected => format!(
+            "{doc}{} chưa được xử lý. Không có thay đổi nào được thực hiện đối với các tài khoản trong danh sách.",
+            file_note(outcome)
         ),
-        Status::Failed => format!(
-            "{doc} (tệp {}) mới được xử lý một phần do hệ thống thư điện tử báo lỗi. Bộ phận kỹ thuật đã được thông báo; kết quả từng dòng như sau:",
-            outcome.file_name
+                Status::Failed => format!(
+            "{doc}{} chưa được xử lý trọn vẹn do hệ thống thư điện tử báo lỗi. Bộ phận kỹ thuật đã được thông báo; kết quả từng dòng như sau:",
+            file_note(outcome)
         ),
-        Status::Held => format!(
-            "{doc} (tệp {}) chưa được thực hiện: để tránh khóa hoặc hủy nhầm hàng loạt, tệp được giữ lại cho đến khi cán bộ phụ trách của {signer} phê duyệt. Chưa có thay đổi nào được thực hiện.",
-            outcome.file_name
+                Status::Held => format!(
+            "{doc}{} chưa được thực hiện: để tránh khóa hoặc hủy nhầm hàng loạt, tệp được giữ lại cho đến khi cán bộ phụ trách của {signer} phê duyệt. Chưa có thay đổi nào được thực hiện.",
+            file_note(outcome)
         ),
     };
     let intro = capitalise(&intro);
@@ -224,6 +224,16 @@ pub fn compose(
         .subject(subject)
         .multipart(MultiPart::alternative_plain_html(text, html))?;
     Ok(msg)
+}
+
+/// " (tệp X)" after a document number; nothing when the file name is the
+/// label already.
+fn file_note(outcome: &FileOutcome) -> String {
+    if outcome.meta.doc_number.is_some() {
+        format!(" (tệp {})", outcome.file_name)
+    } else {
+        String::new()
+    }
 }
 
 fn capitalise(s: &str) -> String {

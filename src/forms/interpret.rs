@@ -266,6 +266,9 @@ pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
     }
 
     let meta = letter_head(doc, first_table, header_row);
+    // The same note once, in the order first seen.
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     Ok(Form {
         kind,
         meta,
@@ -346,7 +349,10 @@ fn fix_numbers(
     if let Some(d) = cells.get_mut(&Column::BirthDate) {
         if d.number {
             if let Ok(serial) = d.text.parse::<i64>() {
-                if (1..=80_000).contains(&serial) {
+                // 1900–2100 is a year typed as a number ("Năm sinh"), not a
+                // date serial (those are 1905–2187): left for validation
+                // to say that a full date is needed.
+                if (1..=80_000).contains(&serial) && !(1900..=2100).contains(&serial) {
                     // Serial 1 is 1900-01-01 (counting Excel's phantom
                     // 29/02/1900), or 1904-01-02 in the 1904 system.
                     let base = if date1904 {

@@ -33,8 +33,9 @@ pub fn font_encoding(font: &str) -> Option<Legacy> {
     let f = font.trim();
     let lower = f.to_ascii_lowercase();
     if lower.starts_with(".vn") {
-        // `.VnTimeH`, `.VnArialH`, `.VnTime H`: capitals.
-        let capitals = f.ends_with('H') && !lower.ends_with("th");
+        // `.VnTimeH`, `.VnArialH`, `.VnAvantH`: capitals (a capital H
+        // at the end; no TCVN3 font name ends in a lower-case "h").
+        let capitals = f.ends_with('H');
         Some(Legacy::Tcvn3 { capitals })
     } else if lower.starts_with("vni-") || lower.starts_with("vni ") {
         Some(Legacy::Vni)
@@ -378,6 +379,10 @@ mod tests {
         );
         assert_eq!(
             font_encoding(".VnTimeH"),
+            Some(Legacy::Tcvn3 { capitals: true })
+        );
+        assert_eq!(
+            font_encoding(".VnAvantH"),
             Some(Legacy::Tcvn3 { capitals: true })
         );
         assert_eq!(font_encoding(".VnTime"), Some(T));

@@ -144,10 +144,12 @@ fn fix_legacy_text(doc: &mut RawDocument) {
             *t = legacy::convert(t, enc);
         }
     }
-    doc.warnings.push(format!(
-        "văn bản dùng bảng mã cũ {}; đã chuyển sang Unicode",
-        enc.name()
-    ));
+    if !doc.warnings.iter().any(|w| w.contains(enc.name())) {
+        doc.warnings.push(format!(
+            "văn bản dùng bảng mã cũ {}; đã chuyển sang Unicode",
+            enc.name()
+        ));
+    }
 }
 
 /// Most entries an Office file may have; a real one has a few dozen.

@@ -152,7 +152,7 @@ fn directory_down_leaves_the_file_waiting_not_rejected() {
             .unwrap()
             .port();
         // Nothing listens there once the listener above is dropped.
-        *t = regex_free_replace_url(t, &format!("ldap://127.0.0.1:{port}"));
+        *t = with_line(t, "url", &format!("url = \"ldap://127.0.0.1:{port}\""));
     });
     let o = env.process(&[sample(SAMPLES[0])]);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
@@ -164,19 +164,6 @@ fn directory_down_leaves_the_file_waiting_not_rejected() {
         "{}",
         out(&o)
     );
-}
-
-fn regex_free_replace_url(t: &str, url: &str) -> String {
-    t.lines()
-        .map(|l| {
-            if l.starts_with("url = ") {
-                format!("url = \"{url}\"")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]

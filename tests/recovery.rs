@@ -310,17 +310,11 @@ fn a_file_copied_slowly_is_taken_only_once_complete_in_polling_mode() {
 fn smtp_down_then_up_the_confirmation_waits_in_the_outbox_and_is_sent_once() {
     let port = free_port();
     let env = Env::with(|t| {
-        *t = t
-            .lines()
-            .map(|l| {
-                if l.starts_with("smtp_url") {
-                    format!("smtp_url = \"smtp://127.0.0.1:{port}\"")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        *t = with_line(
+            t,
+            "smtp_url",
+            &format!("smtp_url = \"smtp://127.0.0.1:{port}\""),
+        )
     });
     let o = env.process(&[sample(SAMPLES[0])]);
     assert_eq!(
@@ -567,17 +561,11 @@ fn regression_a_batch_of_locks_in_one_transaction_keeps_slapd_alive() {
 fn regression_a_mail_refused_for_good_does_not_block_the_outbox() {
     let port = free_port();
     let env = Env::with(|t| {
-        *t = t
-            .lines()
-            .map(|l| {
-                if l.starts_with("smtp_url") {
-                    format!("smtp_url = \"smtp://127.0.0.1:{port}\"")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        *t = with_line(
+            t,
+            "smtp_url",
+            &format!("smtp_url = \"smtp://127.0.0.1:{port}\""),
+        )
     });
     // Relay down: both confirmations wait, the office's first.
     assert_eq!(

@@ -113,20 +113,14 @@ fn tls_env(
     let kept = env.path("trusted-ca.pem");
     std::fs::copy(&trusted, &kept).unwrap();
     let text = std::fs::read_to_string(&env.config).unwrap();
-    let text = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("url = ") {
-                format!(
-                    "url = \"{}\"\nstarttls = {starttls}\nca_file = \"trusted-ca.pem\"",
-                    url(&env.slapd)
-                )
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text = with_line(
+        &text,
+        "url",
+        &format!(
+            "url = \"{}\"\nstarttls = {starttls}\nca_file = \"trusted-ca.pem\"",
+            url(&env.slapd)
+        ),
+    );
     std::fs::write(&env.config, text).unwrap();
     env
 }
@@ -187,19 +181,7 @@ fn a_wrong_ca_is_refused_and_nothing_is_sent() {
 #[test]
 fn a_clear_password_to_another_machine_is_refused_before_connecting() {
     // 192.0.2.1 (TEST-NET-1) is never contacted: the config is refused first.
-    let env = Env::with(|t| {
-        *t = t
-            .lines()
-            .map(|l| {
-                if l.starts_with("url = ") {
-                    "url = \"ldap://192.0.2.1:389\"".to_string()
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    let env = Env::with(|t| *t = with_line(t, "url", "url = \"ldap://192.0.2.1:389\""));
     let o = env.mailprov(&["check", &sample(SAMPLES[0]).display().to_string()]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(

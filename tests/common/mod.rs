@@ -589,3 +589,17 @@ pub fn passwords(text: &str) -> BTreeMap<String, String> {
     }
     out
 }
+
+/// The config text with the line of `key` replaced by `line`.
+pub fn with_line(text: &str, key: &str, line: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with(&format!("{key} = ")) {
+                line.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

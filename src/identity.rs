@@ -63,14 +63,21 @@ pub fn redact(text: &str) -> String {
         let mut digits = String::new();
         let mut j = i;
         loop {
+            let group_start = j;
             while j < chars.len() && chars[j].is_ascii_digit() {
                 digits.push(chars[j]);
                 j += 1;
             }
             end = j;
-            if j + 1 < chars.len()
-                && matches!(chars[j], ' ' | '.' | '-')
-                && chars[j + 1].is_ascii_digit()
+            // Groups of three or more digits join ("027 085 001 234");
+            // shorter ones do not, so dates (31.02.1985) stay as written.
+            let next_len = chars[(j + 1).min(chars.len())..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if j - group_start >= 3
+                && next_len >= 3
+                && matches!(chars.get(j), Some(' ' | '.' | '-'))
             {
                 j += 1;
             } else {
@@ -324,7 +331,11 @@ mod tests {
             redact("027.085.001.234 và 027-085-001-234"),
             "027******234 và 027******234"
         );
-        assert_eq!(redact("1 2 3 4 5 6 7 8"), "123**678");
+        assert_eq!(redact("1 2 3 4 5 6 7 8"), "1 2 3 4 5 6 7 8");
+        assert_eq!(
+            redact("ngày sinh \"31.02.1985\" không có thật"),
+            "ngày sinh \"31.02.1985\" không có thật"
+        );
         assert_eq!(redact("dòng 12, 13 và 14"), "dòng 12, 13 và 14");
     }
 

@@ -477,10 +477,11 @@ impl Pipeline {
             };
         }
 
-        // Confirm.
+        // Confirm: to the unit; a held file also to the office, as its own
+        // mail (one refused address must not silence the other).
         match confirm::recipient(&self.config, &candidates) {
-            Ok(mut to) => {
-                // A held file concerns the office too.
+            Ok(to) => {
+                let mut recipients = vec![to.clone()];
                 if outcome.status == Status::Held {
                     if let Ok(office) = self
                         .config
@@ -489,15 +490,17 @@ impl Pipeline {
                         .parse::<lettre::message::Mailbox>()
                     {
                         if office.email != to.mailbox.email {
-                            to.cc = Some(office);
+                            recipients.push(confirm::Recipient {
+                                mailbox: office,
+                                unit: to.unit.clone(),
+                            });
                         }
                     }
                 }
-                let stem = Path::new(&name)
+                let stem: String = Path::new(&name)
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let stem: String = stem
+                    .unwrap_or_default()
                     .chars()
                     .map(|c| {
                         if c.is_alphanumeric() || c == '-' {
@@ -507,24 +510,8 @@ impl Pipeline {
                         }
                     })
                     .collect();
-                match confirm::compose(&outcome, &self.mailer.from, &to, &self.mailer.signer) {
-                    Ok(msg) => match self.mailer.send(&msg, &stem).await {
-                        Ok(Delivery::Sent) => {
-                            tracing::info!(file = %name, to = %to.mailbox.email, "confirmation sent")
-                        }
-                        Ok(Delivery::Written(p)) => {
-                            tracing::info!(file = %name, to = %to.mailbox.email, mail = %p.display(), "confirmation written")
-                        }
-                        Ok(Delivery::Queued(p)) => {
-                            tracing::warn!(file = %name, mail = %p.display(), "confirmation queued in the outbox")
-                        }
-                        Err(e) => {
-                            tracing::error!(file = %name, error = %crate::error_chain(&e), "confirmation could not be sent or saved")
-                        }
-                    },
-                    Err(e) => {
-                        tracing::error!(file = %name, error = %crate::error_chain(&e), "confirmation could not be built")
-                    }
+                for to in &recipients {
+                    self.confirm(&outcome, to, &name, &stem).await;
                 }
             }
             Err(e) => {
@@ -537,6 +524,37 @@ impl Pipeline {
             status: outcome.status.word().into(),
         });
         self.file(path, &name, &sha, outcome.status, &report)
+    }
+
+    /// Composes and sends (or writes, or queues) one confirmation.
+    async fn confirm(
+        &self,
+        outcome: &FileOutcome,
+        to: &confirm::Recipient,
+        name: &str,
+        stem: &str,
+    ) {
+        let msg = match confirm::compose(outcome, &self.mailer.from, to, &self.mailer.signer) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(file = %name, error = %crate::error_chain(&e), "confirmation could not be built");
+                return;
+            }
+        };
+        match self.mailer.send(&msg, stem).await {
+            Ok(Delivery::Sent) => {
+                tracing::info!(file = %name, to = %to.mailbox.email, "confirmation sent")
+            }
+            Ok(Delivery::Written(p)) => {
+                tracing::info!(file = %name, to = %to.mailbox.email, mail = %p.display(), "confirmation written")
+            }
+            Ok(Delivery::Queued(p)) => {
+                tracing::warn!(file = %name, mail = %p.display(), "confirmation queued in the outbox")
+            }
+            Err(e) => {
+                tracing::error!(file = %name, error = %crate::error_chain(&e), "confirmation could not be sent or saved")
+            }
+        }
     }
 
     /// Files a processed request with its report in done/, rejected/ or

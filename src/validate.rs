@@ -306,6 +306,9 @@ fn check_text(raw: &str, what: &str, problems: &mut Vec<String>) -> String {
         problems.push(format!("{what} có ký tự điều khiển không hợp lệ"));
     } else if let Some(c) = text.chars().find(|c| NOT_IN_TEXT.contains(c)) {
         problems.push(format!("{what} \"{text}\" có ký tự không hợp lệ \"{c}\""));
+    } else if crate::identity::redact(&text) != text {
+        // The directory would hold it in clear: an ID has no place here.
+        problems.push(format!("{what} không được ghi số CMT/CCCD hoặc dãy số dài"));
     }
     text
 }
@@ -529,6 +532,14 @@ mod tests {
             check_text(bad, "đơn vị công tác", &mut p);
         }
         assert_eq!(p.len(), 4, "{p:?}");
+        let mut ids = Vec::new();
+        check_text("Chuyên viên (CCCD 027 085 009 876)", "chức vụ", &mut ids);
+        check_text("027085005555", "đơn vị công tác", &mut ids);
+        assert_eq!(
+            ids.len(),
+            2,
+            "an ID would reach the directory in clear: {ids:?}"
+        );
         let mut ok = Vec::new();
         for good in [
             "Trung tâm Văn hóa, Thể thao và Du lịch",

@@ -778,3 +778,138 @@ fn regression_an_excel_workbook_in_tcvn3() {
     assert_eq!(names(&form), vec!["Trần Thị Bích Ngọc"]);
     assert_eq!(requests(&form).len(), 1);
 }
+
+#[test]
+fn regression_a_row_in_hidden_text_is_not_read() {
+    let hidden = |t: &str| {
+        format!(r#"<w:tc><w:p><w:r><w:rPr><w:vanish/></w:rPr><w:t>{t}</w:t></w:r></w:p></w:tc>"#)
+    };
+    let header: Vec<String> = HEADER.iter().map(|h| tc(h, None)).collect();
+    let visible: Vec<String> = [
+        "1",
+        "Lê Văn Một",
+        "01/01/1990",
+        "Nam",
+        "027090000001",
+        "CV",
+        "P",
+        "Cấp mới",
+    ]
+    .iter()
+    .map(|c| tc(c, None))
+    .collect();
+    let secret: Vec<String> = [
+        "2",
+        "Lê Văn Hai",
+        "01/01/1990",
+        "Nam",
+        "027090000002",
+        "CV",
+        "P",
+        "Hủy bỏ",
+    ]
+    .iter()
+    .map(|c| hidden(c))
+    .collect();
+    let form = read(
+        "vanish.docx",
+        &docx(&table(&[header, visible, secret]), None),
+    );
+    assert_eq!(names(&form), vec!["Lê Văn Một"]);
+    assert!(
+        form.warnings.iter().any(|w| w.contains("chữ bị ẩn")),
+        "{:?}",
+        form.warnings
+    );
+}
+
+#[test]
+fn regression_a_list_continued_on_a_second_sheet_without_header_is_refused_an_empty_template_is_not(
+) {
+    let row = |stt: f64, name: &str, id: &str| -> (bool, Vec<X>) {
+        (
+            false,
+            vec![
+                X::N(stt),
+                s(name),
+                s("01/01/1990"),
+                s("Nam"),
+                s(id),
+                s("CV"),
+                s("P"),
+                s("Cấp mới"),
+            ],
+        )
+    };
+    let book = xlsx(
+        &[
+            sheet(
+                "Trang 1",
+                vec![header_row(), row(1.0, "Lê Văn Một", "027090000001")],
+            ),
+            sheet("Trang 2", vec![row(2.0, "Lê Văn Hai", "027090000002")]),
+        ],
+        false,
+    );
+    assert!(matches!(
+        forms::interpret(&forms::read("cont.xlsx", &book).unwrap()),
+        Err(forms::FormError::SeveralLists)
+    ));
+    let book = xlsx(
+        &[
+            sheet(
+                "Danh sách",
+                vec![header_row(), row(1.0, "Lê Văn Một", "027090000001")],
+            ),
+            sheet("Mẫu trống", vec![header_row()]),
+        ],
+        false,
+    );
+    assert_eq!(names(&read("template.xlsx", &book)), vec!["Lê Văn Một"]);
+}
+
+#[test]
+fn regression_unicode_cells_in_a_tcvn3_workbook_are_left_alone() {
+    // TCVN3 typed by hand, but the title comes from a Unicode drop-down.
+    let book = xlsx(
+        &[sheet(
+            "DS",
+            vec![
+                (
+                    false,
+                    [
+                        "STT",
+                        "Hä vµ tªn",
+                        "Ngµy sinh",
+                        "Giíi tÝnh",
+                        "Sè CMT/CCCD",
+                        "Chøc vô",
+                        "§¬n vÞ c«ng t¸c",
+                        "Néi dung ®Ò nghÞ",
+                    ]
+                    .iter()
+                    .map(|h| s(h))
+                    .collect(),
+                ),
+                (
+                    false,
+                    vec![
+                        X::N(1.0),
+                        s("TrÇn ThÞ BÝch Ngäc"),
+                        s("05/11/1990"),
+                        s("N÷"),
+                        s("027190004567"),
+                        s("Chuyên viên"),
+                        s("Phßng Néi vô"),
+                        s("CÊp míi"),
+                    ],
+                ),
+            ],
+        )],
+        false,
+    );
+    let form = read("mixed.xlsx", &book);
+    assert_eq!(names(&form), vec!["Trần Thị Bích Ngọc"]);
+    assert_eq!(form.rows[0].get(Column::Title), "Chuyên viên");
+    assert_eq!(requests(&form).len(), 1);
+}

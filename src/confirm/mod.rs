@@ -39,8 +39,6 @@ pub enum MailError {
 pub struct Recipient {
     /// The address the mail goes to.
     pub mailbox: Mailbox,
-    /// Also told (the office, for held files).
-    pub cc: Option<Mailbox>,
     /// The unit's name as configured (or as the file wrote it).
     pub unit: Option<String>,
 }
@@ -54,7 +52,6 @@ pub fn recipient(config: &Config, candidates: &[String]) -> Result<Recipient, Ma
             let mailbox = addr.parse().map_err(|_| MailError::Address(addr.clone()))?;
             return Ok(Recipient {
                 mailbox,
-                cc: None,
                 unit: Some(name.clone()),
             });
         }
@@ -63,7 +60,6 @@ pub fn recipient(config: &Config, candidates: &[String]) -> Result<Recipient, Ma
     let mailbox = addr.parse().map_err(|_| MailError::Address(addr.clone()))?;
     Ok(Recipient {
         mailbox,
-        cc: None,
         unit: candidates.first().cloned(),
     })
 }
@@ -216,11 +212,9 @@ pub fn compose(
         html_escape(signer)
     );
 
-    let mut builder = Message::builder().from(from.clone()).to(to.mailbox.clone());
-    if let Some(cc) = &to.cc {
-        builder = builder.cc(cc.clone());
-    }
-    let msg = builder
+    let msg = Message::builder()
+        .from(from.clone())
+        .to(to.mailbox.clone())
         .subject(subject)
         .multipart(MultiPart::alternative_plain_html(text, html))?;
     Ok(msg)
@@ -464,7 +458,6 @@ mod tests {
     fn to() -> Recipient {
         Recipient {
             mailbox: "tnmt@bacninh.gov.vn".parse().unwrap(),
-            cc: None,
             unit: Some("Phòng Tài nguyên và Môi trường".into()),
         }
     }

@@ -189,6 +189,10 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
     let mut para_style: Option<String> = None;
     let mut run_style: Option<String> = None;
     let mut run_font: Option<String> = None;
+    // The run is hidden text (`w:vanish`): not on the printed, approved
+    // copy, so not read.
+    let mut run_hidden = false;
+    let mut saw_hidden = false;
     let mut used: Vec<Legacy> = Vec::new();
     let encoding =
         |run_font: &Option<String>, run_style: &Option<String>, para_style: &Option<String>| {
@@ -231,6 +235,7 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
                     in_run = true;
                     run_style = None;
                     run_font = None;
+                    run_hidden = false;
                 }
                 _ => {}
             },
@@ -238,6 +243,10 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
                 "pStyle" if in_ppr => para_style = attr(&e, "w:val"),
                 "rStyle" if in_run => run_style = attr(&e, "w:val"),
                 "rFonts" if in_run => run_font = rfonts(&e),
+                "vanish" if in_run => {
+                    run_hidden =
+                        !matches!(attr(&e, "w:val").as_deref(), Some("0" | "false" | "off"));
+                }
                 "br" | "cr" if in_del == 0 => push(&mut para, None, "\n"),
                 "tab" if in_del == 0 => push(&mut para, None, " "),
                 "noBreakHyphen" if in_del == 0 => push(&mut para, None, "-"),
@@ -256,6 +265,7 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
                 }
                 _ => {}
             },
+            Event::Text(_) | Event::GeneralRef(_) if in_text && run_hidden => saw_hidden = true,
             Event::Text(e) if in_text => {
                 let text = e.xml10_content();
                 let enc = encoding(&run_font, &run_style, &para_style);
@@ -351,6 +361,9 @@ pub(crate) fn parse_document_xml(xml: &[u8], fonts: &Fonts) -> Result<RawDocumen
             _ => {}
         }
         buf.clear();
+    }
+    if saw_hidden {
+        doc.warnings.push("văn bản có chữ bị ẩn (hidden text); phần chữ ẩn không có trên bản được phê duyệt nên không được đọc".into());
     }
     for enc in used {
         doc.warnings.push(format!(

@@ -252,13 +252,12 @@ pub fn interpret(doc: &RawDocument) -> Result<Form, FormError> {
         // Workbook sheets stand alone; a second sheet with the same header
         // is either an old list or the rest of this one, and only a person
         // can tell: the file is refused rather than half read.
-        let others = doc.tables[first_table + 1..]
+        let others = doc
+            .tables
             .iter()
-            .filter(|t| {
-                t.iter()
-                    .take(HEADER_SEARCH_ROWS)
-                    .any(|r| header_of(r).is_some())
-            })
+            .enumerate()
+            .filter(|(i, _)| *i != first_table)
+            .filter(|(_, t)| holds_request_rows(t, first_map.len()))
             .count();
         if others > 0 {
             return Err(FormError::SeveralLists);
@@ -322,6 +321,17 @@ fn collect_rows(
         }
         rows.push(FormRow { row, cells });
     }
+}
+
+/// Whether another sheet holds request rows: numbered rows about as wide
+/// as the form's columns (after a header or not). A sheet with only a
+/// header (an empty template) or only notes holds none.
+fn holds_request_rows(table: &Table, columns: usize) -> bool {
+    table.iter().any(|r| {
+        r.len() + 1 >= columns
+            && r.first().is_some_and(|c| looks_like_stt(&clean(&c.text)))
+            && r.iter().filter(|c| !clean(&c.text).is_empty()).count() >= 3
+    })
 }
 
 /// Undoes what Excel does to IDs and dates stored as numbers.

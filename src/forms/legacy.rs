@@ -299,6 +299,13 @@ const VOWEL_PAIRS: &[&str] = &[
 pub fn score(text: &str) -> i64 {
     let mut s = 0i64;
     let chars: Vec<char> = text.chars().collect();
+    // A capital right after a small letter inside a word ("CÊp", "ThÞ"):
+    // how TCVN3 looks when read as Latin-1, never how Vietnamese is written.
+    for pair in chars.windows(2) {
+        if pair[0].is_lowercase() && pair[1].is_uppercase() {
+            s -= 3;
+        }
+    }
     for pair in chars.windows(2) {
         if let (Some(a), Some(b)) = (vowel_shape(pair[0]), vowel_shape(pair[1])) {
             if !VOWEL_PAIRS.iter().any(|p| p.chars().eq([a, b])) {

@@ -132,17 +132,25 @@ fn fix_legacy_text(doc: &mut RawDocument) {
     let Some(enc) = legacy::guess(&suspicious) else {
         return;
     };
-    // The file is legacy text: so is every cell written in Latin-1
-    // letters only ("CÊp míi"), not just those with marker characters.
-    for cell in doc.tables.iter_mut().flatten().flatten() {
-        if legacy::may_be_legacy(&cell.text) {
-            cell.text = legacy::convert(&cell.text, enc);
+    // Cells with marker characters are converted; cells written in
+    // Latin-1 letters only ("CÊp míi", but also a Unicode "Chuyên viên"
+    // from a template's drop-down) only when the converted text reads more
+    // like Vietnamese than the text as it is.
+    let fix = |t: &mut String| {
+        if legacy::looks_legacy(t) {
+            *t = legacy::convert(t, enc);
+        } else if legacy::may_be_legacy(t) {
+            let converted = legacy::convert(t, enc);
+            if legacy::score(&converted) > legacy::score(t) {
+                *t = converted;
+            }
         }
+    };
+    for cell in doc.tables.iter_mut().flatten().flatten() {
+        fix(&mut cell.text);
     }
     for t in doc.text.iter_mut() {
-        if legacy::may_be_legacy(t) {
-            *t = legacy::convert(t, enc);
-        }
+        fix(t);
     }
     if !doc.warnings.iter().any(|w| w.contains(enc.name())) {
         doc.warnings.push(format!(

@@ -135,8 +135,11 @@ fn layout(archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<Layout, FormEr
         };
         let mut hidden = HashSet::new();
         each_element(&xml, |name, attrs| {
+            // Hidden, or zero height (as invisible on the printout).
+            let zero_height = attrs.get("ht").and_then(|h| h.parse::<f64>().ok()) == Some(0.0);
             if name == "row"
-                && matches!(attrs.get("hidden").map(String::as_str), Some("1" | "true"))
+                && (matches!(attrs.get("hidden").map(String::as_str), Some("1" | "true"))
+                    || zero_height)
             {
                 if let Some(r) = attrs.get("r").and_then(|r| r.parse().ok()) {
                     hidden.insert(r);

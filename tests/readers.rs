@@ -735,47 +735,42 @@ fn regression_tcvn3_without_a_font_keeps_its_soft_hyphen_u() {
     assert_eq!(requests(&form).len(), 1, "CÊp míi is Cấp mới");
 }
 
-#[test]
-fn regression_an_excel_workbook_in_tcvn3() {
-    let book = xlsx(
+/// A TCVN3 workbook of one request row; its title cell as given.
+fn tcvn3_workbook(title: &str) -> Vec<u8> {
+    let header = [
+        "STT",
+        "Hä vµ tªn",
+        "Ngµy sinh",
+        "Giíi tÝnh",
+        "Sè CMT/CCCD",
+        "Chøc vô",
+        "§¬n vÞ c«ng t¸c",
+        "Néi dung ®Ò nghÞ",
+    ];
+    let row = vec![
+        X::N(1.0),
+        s("TrÇn ThÞ BÝch Ngäc"),
+        s("05/11/1990"),
+        s("N÷"),
+        s("027190004567"),
+        s(title),
+        s("Phßng Néi vô"),
+        s("CÊp míi"),
+    ];
+    xlsx(
         &[sheet(
             "DS",
-            vec![
-                (
-                    false,
-                    [
-                        "STT",
-                        "Hä vµ tªn",
-                        "Ngµy sinh",
-                        "Giíi tÝnh",
-                        "Sè CMT/CCCD",
-                        "Chøc vô",
-                        "§¬n vÞ c«ng t¸c",
-                        "Néi dung ®Ò nghÞ",
-                    ]
-                    .iter()
-                    .map(|h| s(h))
-                    .collect(),
-                ),
-                (
-                    false,
-                    vec![
-                        X::N(1.0),
-                        s("TrÇn ThÞ BÝch Ngäc"),
-                        s("05/11/1990"),
-                        s("N÷"),
-                        s("027190004567"),
-                        s("Chuyªn viªn"),
-                        s("Phßng Néi vô"),
-                        s("CÊp míi"),
-                    ],
-                ),
-            ],
+            vec![(false, header.iter().map(|h| s(h)).collect()), (false, row)],
         )],
         false,
-    );
-    let form = read("tcvn3.xlsx", &book);
+    )
+}
+
+#[test]
+fn regression_an_excel_workbook_in_tcvn3() {
+    let form = read("tcvn3.xlsx", &tcvn3_workbook("Chuyªn viªn"));
     assert_eq!(names(&form), vec!["Trần Thị Bích Ngọc"]);
+    assert_eq!(form.rows[0].get(Column::Title), "Chuyên viên");
     assert_eq!(requests(&form).len(), 1);
 }
 
@@ -871,44 +866,7 @@ fn regression_a_list_continued_on_a_second_sheet_without_header_is_refused_an_em
 #[test]
 fn regression_unicode_cells_in_a_tcvn3_workbook_are_left_alone() {
     // TCVN3 typed by hand, but the title comes from a Unicode drop-down.
-    let book = xlsx(
-        &[sheet(
-            "DS",
-            vec![
-                (
-                    false,
-                    [
-                        "STT",
-                        "Hä vµ tªn",
-                        "Ngµy sinh",
-                        "Giíi tÝnh",
-                        "Sè CMT/CCCD",
-                        "Chøc vô",
-                        "§¬n vÞ c«ng t¸c",
-                        "Néi dung ®Ò nghÞ",
-                    ]
-                    .iter()
-                    .map(|h| s(h))
-                    .collect(),
-                ),
-                (
-                    false,
-                    vec![
-                        X::N(1.0),
-                        s("TrÇn ThÞ BÝch Ngäc"),
-                        s("05/11/1990"),
-                        s("N÷"),
-                        s("027190004567"),
-                        s("Chuyên viên"),
-                        s("Phßng Néi vô"),
-                        s("CÊp míi"),
-                    ],
-                ),
-            ],
-        )],
-        false,
-    );
-    let form = read("mixed.xlsx", &book);
+    let form = read("mixed.xlsx", &tcvn3_workbook("Chuyên viên"));
     assert_eq!(names(&form), vec!["Trần Thị Bích Ngọc"]);
     assert_eq!(form.rows[0].get(Column::Title), "Chuyên viên");
     assert_eq!(requests(&form).len(), 1);

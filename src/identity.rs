@@ -218,11 +218,7 @@ impl IdHasher {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret())
             .expect("HMAC accepts keys of any length");
         mac.update(digits.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex(&mac.finalize().into_bytes())
     }
 }
 

@@ -82,11 +82,7 @@ fn read_capped(path: &Path, max: u64) -> std::io::Result<(Option<Vec<u8>>, Strin
         }
         size += n as u64;
     }
-    let sha = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha = crate::hex(&hasher.finalize());
     Ok(((size <= max).then_some(kept), sha, size))
 }
 
@@ -123,13 +119,6 @@ pub struct Pipeline {
     /// The journal; a mutex because `&self` methods append to it. `None`
     /// for `check`, which writes nothing.
     journal: Mutex<Option<Journal>>,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn now() -> String {
@@ -332,7 +321,7 @@ impl Pipeline {
         name: &str,
         bytes: &[u8],
         outcome: &mut FileOutcome,
-    ) -> Option<(Form, Vec<Request>)> {
+    ) -> Option<Vec<Request>> {
         let form = match forms::read(name, bytes).and_then(|doc| forms::interpret(&doc)) {
             Ok(f) => f,
             Err(e) => {
@@ -341,6 +330,18 @@ impl Pipeline {
                 return None;
             }
         };
+        self.validate_form(name, &form, outcome)
+    }
+
+    /// Records what the form says in the outcome and the journal, then
+    /// checks its rows: the requests, or `None` with the row errors in the
+    /// outcome.
+    fn validate_form(
+        &self,
+        name: &str,
+        form: &Form,
+        outcome: &mut FileOutcome,
+    ) -> Option<Vec<Request>> {
         outcome.kind = Some(form.kind);
         outcome.meta = form.meta.clone();
         outcome.unit = form.requesting_unit();
@@ -354,8 +355,8 @@ impl Pipeline {
             }),
             false,
         );
-        match validate::validate(&form, &self.rules()) {
-            Ok(requests) => Some((form, requests)),
+        match validate::validate(form, &self.rules()) {
+            Ok(requests) => Some(requests),
             Err(errors) => {
                 tracing::info!(file = %name, errors = errors.len(), "rows are invalid; file rejected");
                 outcome.errors = errors;
@@ -603,7 +604,7 @@ impl Pipeline {
             outcome.file_error = Some(DUPLICATE.into());
             return Ok(());
         }
-        let Some((_form, requests)) = parsed else {
+        let Some(requests) = parsed else {
             return Ok(());
         };
 
@@ -859,7 +860,7 @@ impl Pipeline {
                 return Ok(report);
             }
         };
-        let mut outcome = FileOutcome::new(&name, &sha256_hex(&bytes));
+        let mut outcome = FileOutcome::new(&name, &crate::hex(&Sha256::digest(&bytes)));
         let form = match forms::read(&name, &bytes).and_then(|doc| forms::interpret(&doc)) {
             Ok(f) => f,
             Err(e) => {
@@ -868,8 +869,8 @@ impl Pipeline {
             }
         };
         report.set_form(&form);
-        let requests = match self.read_and_validate(&name, &bytes, &mut outcome) {
-            Some((_, r)) => r,
+        let requests = match self.validate_form(&name, &form, &mut outcome) {
+            Some(r) => r,
             None => {
                 report.errors = outcome.errors;
                 return Ok(report);

@@ -165,13 +165,7 @@ fn regression_a_file_that_keeps_killing_mailprov_is_set_aside() {
 #[test]
 fn regression_process_during_an_outage_does_not_pile_up_copies() {
     let env = Env::new();
-    let stop = Command::new("bash")
-        .arg(manifest_dir().join("scripts/slapd.sh"))
-        .arg("stop")
-        .arg(&env.slapd.dir)
-        .output()
-        .unwrap();
-    assert!(stop.status.success());
+    env.slapd.stop();
     for _ in 0..2 {
         assert_eq!(env.process(&[sample(SAMPLES[0])]).status.code(), Some(1));
     }

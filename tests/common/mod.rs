@@ -92,6 +92,21 @@ impl Slapd {
         }
     }
 
+    /// Stops the server (a directory outage), through the project's script.
+    pub fn stop(&self) {
+        let o = Command::new("bash")
+            .arg(manifest_dir().join("scripts/slapd.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "slapd.sh stop: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
     pub fn conn(&self) -> LdapConn {
         let mut l = LdapConn::new(&self.url).unwrap();
         l.simple_bind(&self.bind_dn, &self.password)
